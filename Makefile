@@ -1,0 +1,95 @@
+# Makefile: builds the skynode binary (C runtime, built-in services and
+# Lua C modules linked in), and runs the tests, benchmarks and demo.
+#
+#   make                 build ./skynode
+#   make test            install missing packages, build, run every test
+#   make bench           run the benchmarks
+#   make demo            the three-node fail-over demo
+#   make deps            install missing Debian packages
+#   make SANITIZE=address,undefined test    (or SANITIZE=thread)
+
+DEB_PACKAGES := liblua5.4-dev libhiredis-dev libevent-dev libcmocka-dev \
+	redis-server redis-sentinel pkg-config build-essential
+PKGS := lua5.4 hiredis libevent libevent_pthreads
+
+CC ?= gcc
+SANITIZE ?=
+FUZZ_SECONDS ?= 300
+comma := ,
+VARIANT := $(if $(SANITIZE),$(subst $(comma),-,$(SANITIZE)),release)
+BUILD := build/$(VARIANT)
+
+CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -Wall -Wextra -pthread -Inode -Icoord \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lm -pthread
+ifeq ($(SANITIZE),)
+CFLAGS += -O2
+else
+CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=$(SANITIZE)
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+NODE_SRCS := \
+	node/malloc.c node/env.c node/config.c node/handle.c node/mq.c \
+	node/server.c node/command.c node/timer.c node/housekeeper.c \
+	node/shutdown.c node/monitor.c node/module.c node/builtin.c \
+	node/log.c node/start.c node/service_logger.c node/service_snlua.c \
+	node/lua_skynet.c node/lua_seri.c node/lua_cluster.c node/lua_netpack.c \
+	node/socket_server.c node/skynet_socket.c node/lua_socket.c node/lua_memory.c \
+	node/harbor.c node/service_harbor.c
+COORD_SRCS := coord/redis_driver.c coord/redis_wire.c coord/service_redis.c \
+	coord/lua_redis.c coord/coord_modules.c
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(NODE_SRCS) $(COORD_SRCS))
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,\
+	$(wildcard tests/unit/test_*.c))
+UNIT_HELPERS := $(patsubst %.c,$(BUILD)/%.o,\
+	$(filter-out $(wildcard tests/unit/test_*.c),$(wildcard tests/unit/*.c)))
+
+.PHONY: all deps test test-run bench demo clean fuzz
+
+all: $(BUILD)/skynode
+ifeq ($(SANITIZE),)
+	@cp $(BUILD)/skynode skynode
+endif
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libskynode.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/skynode: $(BUILD)/node/main.o $(BUILD)/libskynode.a
+	$(CC) $(LDFLAGS) -rdynamic $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_HELPERS) $(BUILD)/libskynode.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing \
+			>/dev/null || { echo "make deps: apt-get failed" >&2; exit 1; }; \
+	fi
+
+test: deps
+	@$(MAKE) --no-print-directory test-run
+
+test-run: all $(UNIT_TESTS)
+	@BUILD=$(BUILD) SKYNODE=$(BUILD)/skynode SANITIZE=$(SANITIZE) \
+		tests/run.sh
+
+fuzz:
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+clean:
+	rm -rf build skynode
+
+-include $(LIB_OBJS:.o=.d) $(BUILD)/node/main.d

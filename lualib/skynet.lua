@@ -1,0 +1,932 @@
+-- skynet.lua: the Lua API of a skynode service, compatible with skynet's.
+--
+-- Every message a service receives is handled by a task: a coroutine taken
+-- from a small pool.  A task that waits (skynet.call, sleep, wait) yields
+-- "SUSPEND" after recording which session will wake it; the dispatcher below
+-- resumes it when the response, timer or error for that session arrives.
+-- Wake-ups, failed sessions and forked tasks are queued and run after the
+-- current message, in that order, so a handler never re-enters another one.
+
+local c = require "skynet.core"
+
+local coroutine_resume = coroutine.resume
+local coroutine_yield = coroutine.yield
+local coroutine_running = coroutine.running
+local traceback = debug.traceback
+local tinsert = table.insert
+local tremove = table.remove
+
+local skynet = {
+	PTYPE_TEXT = 0,
+	PTYPE_RESPONSE = 1,
+	PTYPE_MULTICAST = 2,
+	PTYPE_CLIENT = 3,
+	PTYPE_SYSTEM = 4,
+	PTYPE_HARBOR = 5,
+	PTYPE_SOCKET = 6,
+	PTYPE_ERROR = 7,
+	PTYPE_QUEUE = 8,
+	PTYPE_DEBUG = 9,
+	PTYPE_LUA = 10,
+	PTYPE_SNAX = 11,
+	PTYPE_TRACE = 12,
+}
+
+local proto = {}               -- protocol by name and by id
+
+-- Task bookkeeping.
+local waiting_task = {}        -- session -> task waiting for it, or "BREAK" (answer to drop)
+local call_target = {}         -- session -> address a pending call went to
+local request_session = {}     -- task -> session of the request it must answer
+local request_source = {}      -- task -> address that sent that request
+local task_tracetag = {}       -- task -> trace tag (false: tracing forced off)
+local sleep_session = {}       -- token -> session of a sleep/wait
+local pending_responses = {}   -- response closure -> true until it is used
+local trace_source = {}        -- address -> trace tag announced for its next request
+
+local wakeup_queue = {}        -- tokens woken by skynet.wakeup
+local error_queue = {}         -- sessions whose call failed
+local fork_queue = { head = 1, tail = 0 }
+
+local running_task             -- the task being resumed, nil in the dispatcher
+local init_task                -- the task running the start function
+local exiting = false
+local traceid = 0
+
+----------------------------------------------------------------------------
+-- Task pool
+----------------------------------------------------------------------------
+
+local POOL_LIMIT = 256
+local task_pool = {}
+local task_body = {}           -- task -> function it runs when next resumed
+
+local function forget_request(task)
+	request_session[task] = nil
+	request_source[task] = nil
+	task_tracetag[task] = nil
+end
+
+local function warn_unanswered(task, f)
+	local session = request_session[task]
+	if session and session ~= 0 then
+		local info = debug.getinfo(f, "S")
+		skynet.error(string.format("Maybe forgot response session %d from %s : %s:%d",
+			session, skynet.address(request_source[task]), info.short_src, info.linedefined))
+	end
+end
+
+-- Runs the body given to the task, then parks it in the pool.  A parked task
+-- resumes from its yield with the arguments of its next body (a tail call, so
+-- the stack does not grow).
+local function run_bodies(task, ...)
+	local f = task_body[task]
+	task_body[task] = nil
+	f(...)
+	warn_unanswered(task, f)
+	forget_request(task)
+	if #task_pool >= POOL_LIMIT then
+		return "EXIT"
+	end
+	task_pool[#task_pool + 1] = task
+	return run_bodies(task, coroutine_yield "EXIT")
+end
+
+local function new_task(f)
+	local task = tremove(task_pool)
+	if task == nil then
+		task = coroutine.create(function(...)
+			return run_bodies(coroutine_running(), ...)
+		end)
+	end
+	task_body[task] = f
+	return task
+end
+
+----------------------------------------------------------------------------
+-- Resuming tasks
+----------------------------------------------------------------------------
+
+local function task_failed(task, err)
+	local session = request_session[task]
+	if session and session ~= 0 then
+		c.send(request_source[task], skynet.PTYPE_ERROR, session, "")
+	end
+	forget_request(task)
+	task_body[task] = nil
+	skynet.error(traceback(task, tostring(err)))
+	coroutine.close(task)
+end
+
+-- Resume a task and act on what it yielded: "SUSPEND" (waits for a session),
+-- "EXIT" (finished, back in the pool) or "QUIT" (the service exits).
+local function resume(task, ...)
+	local previous = running_task
+	running_task = task
+	local ok, command = coroutine_resume(task, ...)
+	running_task = previous
+	if not ok then
+		return task_failed(task, command)
+	end
+	if command == "QUIT" then
+		coroutine.close(task)
+	elseif command ~= "SUSPEND" and command ~= "EXIT" then
+		task_failed(task, "a task yielded outside skynet (unknown command " .. tostring(command) .. ")")
+	end
+end
+
+local function wake_one()
+	local token = tremove(wakeup_queue, 1)
+	if token ~= nil then
+		local session = sleep_session[token]
+		if session then
+			local task = waiting_task[session]
+			if type(task) == "thread" then
+				waiting_task[session] = "BREAK"
+				if task_tracetag[task] then c.trace(task_tracetag[task], "resume") end
+				resume(task, false, "BREAK")
+			end
+		end
+		return true
+	end
+	local session = tremove(error_queue, 1)
+	if session ~= nil then
+		local task = waiting_task[session]
+		waiting_task[session] = nil
+		if type(task) == "thread" then
+			resume(task, false)
+		end
+		return true
+	end
+	local head = fork_queue.head
+	if head <= fork_queue.tail then
+		local entry = fork_queue[head]
+		fork_queue[head] = nil
+		fork_queue.head = head + 1
+		resume(entry.task, table.unpack(entry, 1, entry.n))
+		return true
+	end
+	return false
+end
+
+local function drain_queues()
+	while not exiting and wake_one() do end
+end
+
+----------------------------------------------------------------------------
+-- Message dispatch
+----------------------------------------------------------------------------
+
+local function default_unknown_request(session, source, msg, sz, prototype)
+	skynet.error(string.format("Unknown request (%s) from %s session %d, %d bytes",
+		tostring(prototype), skynet.address(source), session, sz or 0))
+end
+
+local function default_unknown_response(session, source, msg, sz)
+	skynet.error(string.format("Unknown response for session %d from %s, %d bytes",
+		session, skynet.address(source), sz or 0))
+end
+
+local unknown_request = default_unknown_request
+local unknown_response = default_unknown_response
+
+function skynet.dispatch_unknown_request(f)
+	local previous = unknown_request
+	unknown_request = f
+	return previous
+end
+
+function skynet.dispatch_unknown_response(f)
+	local previous = unknown_response
+	unknown_response = f
+	return previous
+end
+
+local function handle_response(session, source, msg, sz)
+	local task = waiting_task[session]
+	if task == "BREAK" then
+		waiting_task[session] = nil
+	elseif task == nil then
+		unknown_response(session, source, msg, sz)
+	else
+		waiting_task[session] = nil
+		if task_tracetag[task] then c.trace(task_tracetag[task], "resume") end
+		resume(task, true, msg, sz)
+	end
+end
+
+local function refuse_request(prototype, session, source, msg, sz)
+	if session ~= 0 then
+		c.send(source, skynet.PTYPE_ERROR, session, "")
+	end
+	unknown_request(session, source, msg, sz, prototype)
+end
+
+local function new_trace_tag(info)
+	traceid = traceid + 1
+	local tag = string.format("%s-%d", skynet.address(skynet.self()), traceid)
+	c.trace(tag, "trace", info)
+	return tag
+end
+
+local function start_trace(task, p, source)
+	local tag = trace_source[source]
+	if p.trace == false then
+		trace_source[source] = nil
+		task_tracetag[task] = false
+	elseif tag then
+		trace_source[source] = nil
+		c.trace(tag, "request")
+		task_tracetag[task] = tag
+	elseif p.trace then
+		task_tracetag[task] = new_trace_tag()
+	end
+end
+
+-- Run the dispatch function f in a new task, once the message is unpacked.
+local function start_request(f, p, session, source, unpacked, ...)
+	if not unpacked then
+		if session ~= 0 then
+			c.send(source, skynet.PTYPE_ERROR, session, "")
+		end
+		error(string.format("can't unpack a %s message from %s: %s",
+			p.name, skynet.address(source), tostring((...))))
+	end
+	local task = new_task(f)
+	request_session[task] = session
+	request_source[task] = source
+	start_trace(task, p, source)
+	resume(task, session, source, ...)
+end
+
+local function handle_request(prototype, msg, sz, session, source)
+	local p = proto[prototype]
+	if p == nil then
+		if prototype == skynet.PTYPE_TRACE then
+			trace_source[source] = c.tostring(msg, sz)
+		else
+			refuse_request(prototype, session, source, msg, sz)
+		end
+		return
+	end
+	local f = p.dispatch
+	if f == nil then
+		trace_source[source] = nil
+		return refuse_request(p.name, session, source, msg, sz)
+	end
+	if prototype == skynet.PTYPE_ERROR then
+		return f(session, source, msg, sz)
+	end
+	start_request(f, p, session, source, pcall(p.unpack, msg, sz))
+end
+
+local function handle_message(prototype, msg, sz, session, source)
+	if prototype == skynet.PTYPE_RESPONSE then
+		handle_response(session, source, msg, sz)
+	else
+		handle_request(prototype, msg, sz, session, source)
+	end
+end
+
+-- The callback installed by skynet.start: never raises into the runtime;
+-- errors are logged with the message that caused them.
+function skynet.dispatch_message(prototype, msg, sz, session, source)
+	local ok, err = xpcall(handle_message, traceback, prototype, msg, sz, session, source)
+	if not ok then
+		skynet.error(string.format("lua call [%s to %s : %d msgsz = %d] error : %s",
+			skynet.address(source), skynet.address(skynet.self()), session, sz or 0, tostring(err)))
+	end
+	drain_queues()
+end
+
+-- Errors: a PTYPE_ERROR with a session fails that call; with session 0 it
+-- says its source is gone, failing every call still waiting on it.
+local function error_dispatch(session, source)
+	if session == 0 then
+		for s, target in pairs(call_target) do
+			if target == source then
+				tinsert(error_queue, s)
+			end
+		end
+	elseif call_target[session] ~= nil then
+		tinsert(error_queue, session)
+	elseif waiting_task[session] == "BREAK" then
+		waiting_task[session] = nil
+	end
+end
+
+----------------------------------------------------------------------------
+-- Protocols
+----------------------------------------------------------------------------
+
+function skynet.register_protocol(class)
+	local name, id = class.name, class.id
+	assert(type(name) == "string" and math.type(id) == "integer" and id >= 0 and id <= 255,
+		"register_protocol needs a string name and an integer id in 0..255")
+	assert(proto[name] == nil and proto[id] == nil,
+		"protocol " .. name .. " (" .. id .. ") is already registered")
+	proto[name] = class
+	proto[id] = class
+end
+
+function skynet.dispatch(typename, func)
+	local p = proto[typename]
+	if func then
+		assert(p, "unknown protocol " .. tostring(typename))
+		local previous = p.dispatch
+		p.dispatch = func
+		return previous
+	end
+	return p and p.dispatch
+end
+
+local function protocol(typename)
+	return proto[typename] or error("unknown protocol " .. tostring(typename), 3)
+end
+
+----------------------------------------------------------------------------
+-- Addresses, environment, clock, logging
+----------------------------------------------------------------------------
+
+local self_handle
+
+function skynet.self()
+	if self_handle == nil then
+		self_handle = c.addresscommand "REG"
+	end
+	return self_handle
+end
+
+function skynet.localname(name)
+	return c.addresscommand("QUERY", name)
+end
+
+function skynet.address(addr)
+	if type(addr) == "number" then
+		return string.format(":%08x", addr)
+	end
+	return tostring(addr)
+end
+
+function skynet.harbor(addr)
+	return c.harbor(addr)
+end
+
+function skynet.error(...)
+	local n = select("#", ...)
+	local parts = {}
+	for i = 1, n do
+		parts[i] = tostring((select(i, ...)))
+	end
+	c.error(table.concat(parts, " "))
+end
+
+function skynet.getenv(key)
+	return c.command("GETENV", key)
+end
+
+function skynet.setenv(key, value)
+	assert(c.command("GETENV", key) == nil, "Can't setenv exist key : " .. key)
+	c.command("SETENV", key .. " " .. value)
+end
+
+local start_seconds
+
+function skynet.starttime()
+	if start_seconds == nil then
+		start_seconds = c.intcommand "STARTTIME"
+	end
+	return start_seconds
+end
+
+skynet.now = c.now
+skynet.hpc = c.hpc
+
+function skynet.time()
+	return skynet.now() / 100 + skynet.starttime()
+end
+
+function skynet.stat(what)
+	return c.intcommand("STAT", what)
+end
+
+function skynet.mqlen()
+	return c.intcommand("STAT", "mqlen")
+end
+
+skynet.pack = c.pack
+skynet.packstring = c.packstring
+skynet.unpack = c.unpack
+skynet.tostring = c.tostring
+skynet.trash = c.trash
+
+function skynet.memlimit(bytes)
+	debug.getregistry().memlimit = bytes
+	skynet.memlimit = nil -- only once, before the service starts
+end
+
+----------------------------------------------------------------------------
+-- Sending and calling
+----------------------------------------------------------------------------
+
+local function wait_for(session, target)
+	call_target[session] = target
+	waiting_task[session] = running_task
+	local ok, msg, sz = coroutine_yield "SUSPEND"
+	call_target[session] = nil
+	if not ok then
+		error(string.format("call failed: %s did not answer session %d (it exited or raised an error)",
+			skynet.address(target), session), 3)
+	end
+	return msg, sz
+end
+
+local function announce_trace(addr)
+	local tag = task_tracetag[running_task]
+	if tag then
+		c.trace(tag, "call", skynet.address(addr))
+		c.send(addr, skynet.PTYPE_TRACE, 0, tag)
+	end
+end
+
+local function send_request(addr, id, ...)
+	announce_trace(addr)
+	local session = c.send(addr, id, nil, ...)
+	if session == nil then
+		error("call to invalid address " .. skynet.address(addr), 3)
+	end
+	return session
+end
+
+function skynet.call(addr, typename, ...)
+	local p = protocol(typename)
+	local session = send_request(addr, p.id, p.pack(...))
+	return p.unpack(wait_for(session, addr))
+end
+
+function skynet.rawcall(addr, typename, msg, sz)
+	local p = protocol(typename)
+	local session = send_request(addr, p.id, msg, sz)
+	return wait_for(session, addr)
+end
+
+function skynet.send(addr, typename, ...)
+	local p = protocol(typename)
+	return c.send(addr, p.id, 0, p.pack(...))
+end
+
+function skynet.rawsend(addr, typename, msg, sz)
+	local p = protocol(typename)
+	return c.send(addr, p.id, 0, msg, sz)
+end
+
+function skynet.redirect(dest, source, typename, ...)
+	return c.redirect(dest, source, protocol(typename).id, ...)
+end
+
+function skynet.genid()
+	return c.genid()
+end
+
+----------------------------------------------------------------------------
+-- Answering requests
+----------------------------------------------------------------------------
+
+function skynet.ret(msg, sz)
+	msg = msg or ""
+	local task = running_task
+	local session = request_session[task]
+	if session == nil then
+		if sz ~= nil then c.trash(msg, sz) end
+		error("No session: skynet.ret called twice, or outside a request", 2)
+	end
+	local source = request_source[task]
+	request_session[task] = nil
+	local tag = task_tracetag[task]
+	if tag then c.trace(tag, "response") end
+	if session == 0 then
+		if sz ~= nil then c.trash(msg, sz) end
+		return false
+	end
+	if c.send(source, skynet.PTYPE_RESPONSE, session, msg, sz) then
+		return true
+	end
+	return false
+end
+
+function skynet.retpack(...)
+	return skynet.ret(skynet.pack(...))
+end
+
+function skynet.context()
+	return request_session[running_task], request_source[running_task]
+end
+
+function skynet.ignoreret()
+	request_session[running_task] = nil
+end
+
+-- A closure answering the current request later, from any task.  Calling it
+-- with ok = false sends an error; "TEST" asks whether it is still unused.
+function skynet.response(pack)
+	pack = pack or skynet.pack
+	local task = running_task
+	local session = request_session[task]
+	if session == nil then
+		error("No session: skynet.response called twice, or outside a request", 2)
+	end
+	local source = request_source[task]
+	request_session[task] = nil
+	if session == 0 then
+		return function() end
+	end
+	local response
+	response = function(ok, ...)
+		if ok == "TEST" then
+			return pending_responses[response] ~= nil
+		end
+		if not pending_responses[response] then
+			error("Can't response more than once", 2)
+		end
+		pending_responses[response] = nil
+		if ok then
+			return c.send(source, skynet.PTYPE_RESPONSE, session, pack(...)) ~= nil
+		end
+		return c.send(source, skynet.PTYPE_ERROR, session, "") ~= nil
+	end
+	pending_responses[response] = true
+	return response
+end
+
+----------------------------------------------------------------------------
+-- Tasks: fork, sleep, timeout, wait, wakeup
+----------------------------------------------------------------------------
+
+function skynet.fork(func, ...)
+	local task = new_task(func)
+	local entry = table.pack(...)
+	entry.task = task
+	local tail = fork_queue.tail + 1
+	fork_queue[tail] = entry
+	fork_queue.tail = tail
+	return task
+end
+
+function skynet.timeout(ti, func)
+	local session = c.intcommand("TIMEOUT", ti)
+	assert(session, "the runtime refused a timer")
+	local task = new_task(function() func() end)
+	assert(waiting_task[session] == nil, "timer session reused")
+	waiting_task[session] = task
+	return task
+end
+
+-- Suspend until session answers or the token is woken; ok is false on wakeup.
+local function suspend_on(session, token)
+	local tag = task_tracetag[running_task]
+	if tag then c.trace(tag, "sleep") end
+	assert(sleep_session[token] == nil, "token duplicative: this token is already sleeping")
+	waiting_task[session] = running_task
+	sleep_session[token] = session
+	local ok, reason = coroutine_yield "SUSPEND"
+	sleep_session[token] = nil
+	return ok, reason
+end
+
+function skynet.sleep(ti, token)
+	local session = c.intcommand("TIMEOUT", ti)
+	assert(session, "the runtime refused a timer")
+	local ok, reason = suspend_on(session, token or running_task)
+	if ok then
+		return
+	end
+	if reason == "BREAK" then
+		return "BREAK"
+	end
+	error(reason)
+end
+
+function skynet.yield()
+	return skynet.sleep(0)
+end
+
+function skynet.wait(token)
+	local session = c.genid()
+	suspend_on(session, token or running_task)
+	waiting_task[session] = nil
+end
+
+function skynet.wakeup(token)
+	if sleep_session[token] then
+		tinsert(wakeup_queue, token)
+		return true
+	end
+	return false
+end
+
+----------------------------------------------------------------------------
+-- Introspection: task, killthread, term, trace
+----------------------------------------------------------------------------
+
+local function task_sessions()
+	local list = {}
+	for session, task in pairs(waiting_task) do
+		if type(task) == "thread" then
+			list[session] = task
+		end
+	end
+	return list
+end
+
+-- skynet.task() counts waiting tasks; task(t) fills t with session ->
+-- traceback; task(session) returns that task's traceback; task("init") the
+-- start function's.
+function skynet.task(query)
+	if query == nil then
+		local n = 0
+		for _ in pairs(task_sessions()) do n = n + 1 end
+		return n
+	end
+	if query == "init" then
+		return init_task and traceback(init_task)
+	end
+	if type(query) == "table" then
+		for session, task in pairs(task_sessions()) do
+			query[session] = traceback(task)
+		end
+		return query
+	end
+	local task = waiting_task[query]
+	if type(task) == "thread" then
+		return traceback(task)
+	end
+end
+
+-- Tasks grouped by where they wait: traceback -> { n = count, sessions }.
+function skynet.uniqtask()
+	local groups = {}
+	for session, task in pairs(task_sessions()) do
+		local where = traceback(task)
+		local group = groups[where]
+		if group == nil then
+			group = { n = 0, sessions = {} }
+			groups[where] = group
+		end
+		group.n = group.n + 1
+		tinsert(group.sessions, session)
+	end
+	return groups
+end
+
+-- Stop a waiting task (a thread, or its tostring()); its caller gets an error.
+function skynet.killthread(target)
+	local session, task
+	for s, t in pairs(task_sessions()) do
+		if t == target or tostring(t) == target then
+			session, task = s, t
+			break
+		end
+	end
+	if task == nil then
+		return
+	end
+	local request = request_session[task]
+	if request and request ~= 0 then
+		c.send(request_source[task], skynet.PTYPE_ERROR, request, "")
+	end
+	forget_request(task)
+	waiting_task[session] = "BREAK"
+	call_target[session] = nil
+	for token, s in pairs(sleep_session) do
+		if s == session then
+			sleep_session[token] = nil
+			break
+		end
+	end
+	coroutine.close(task)
+	return task
+end
+
+-- Treat addr as dead: every call waiting on it fails.
+function skynet.term(addr)
+	error_dispatch(0, addr)
+end
+
+function skynet.trace(info)
+	local task = running_task
+	if task_tracetag[task] == false then
+		return
+	end
+	task_tracetag[task] = new_trace_tag(info)
+end
+
+function skynet.tracetag()
+	return task_tracetag[running_task]
+end
+
+-- Turn tracing of every request of a protocol on (true), off (false) or back
+-- to following the callers (nil).
+function skynet.traceproto(typename, flag)
+	protocol(typename).trace = flag
+end
+
+skynet.tracelog = skynet.traceproto
+
+----------------------------------------------------------------------------
+-- Services: start, exit, newservice
+----------------------------------------------------------------------------
+
+function skynet.newservice(name, ...)
+	return skynet.call(".launcher", "lua", "LAUNCH", "snlua", name, ...)
+end
+
+-- The coordinator, when this deployment has one (lualib/skynet/coord.lua
+-- with uniqueservice and queryservice), owns global unique services;
+-- otherwise service_mgr does.  Looked up once.
+local coord_lib
+
+local function coordinator()
+	if coord_lib == nil then
+		local found, coord = pcall(require, "skynet.coord")
+		coord_lib = found and type(coord) == "table" and coord.uniqueservice and coord or false
+	end
+	return coord_lib or nil
+end
+
+function skynet.uniqueservice(global, ...)
+	if global == true then
+		local coord = coordinator()
+		if coord then
+			return assert(coord.uniqueservice(...))
+		end
+		return assert(skynet.call(".service", "lua", "GLAUNCH", ...))
+	end
+	return assert(skynet.call(".service", "lua", "LAUNCH", global, ...))
+end
+
+function skynet.queryservice(global, ...)
+	if global == true then
+		local coord = coordinator()
+		if coord then
+			return assert(coord.queryservice(...))
+		end
+		return assert(skynet.call(".service", "lua", "GQUERY", ...))
+	end
+	return assert(skynet.call(".service", "lua", "QUERY", global, ...))
+end
+
+-- Fail every request this service still owes, and tell the services it is
+-- calling that it is gone.
+local function fail_pending()
+	for task, session in pairs(request_session) do
+		if session ~= 0 and request_source[task] then
+			c.send(request_source[task], skynet.PTYPE_ERROR, session, "")
+		end
+	end
+	for response in pairs(pending_responses) do
+		response(false)
+	end
+	local called = {}
+	for _, target in pairs(call_target) do
+		called[target] = true
+	end
+	for target in pairs(called) do
+		c.send(target, skynet.PTYPE_ERROR, 0, "")
+	end
+end
+
+local function close_waiting_tasks()
+	for _, task in pairs(waiting_task) do
+		if type(task) == "thread" and task ~= running_task then
+			coroutine.close(task)
+		end
+	end
+end
+
+-- A killed service never runs skynet.exit: its Lua state is closed, which
+-- runs this finalizer, so its callers still get their errors.
+debug.getregistry()[fail_pending] = setmetatable({}, {
+	__gc = function()
+		if not exiting then
+			fail_pending()
+		end
+	end,
+})
+
+function skynet.exit()
+	exiting = true
+	fork_queue = { head = 1, tail = 0 }
+	skynet.send(".launcher", "lua", "REMOVE", skynet.self(), false)
+	fail_pending()
+	close_waiting_tasks()
+	c.callback(function(_, _, _, session, source)
+		if session ~= 0 and source ~= 0 then
+			c.send(source, skynet.PTYPE_ERROR, session, "")
+		end
+	end)
+	c.command "EXIT"
+	if running_task then
+		coroutine_yield "QUIT"
+	end
+end
+
+local init_functions = {}
+
+-- Run f before the start function (skynet.init from skynet's require module).
+function skynet.init(f)
+	if init_functions then
+		tinsert(init_functions, f)
+	else
+		f()
+	end
+end
+
+local function run_start(start)
+	local inits = init_functions
+	init_functions = nil
+	for _, f in ipairs(inits) do
+		f()
+	end
+	start()
+end
+
+function skynet.init_service(start)
+	local ok, err = xpcall(run_start, traceback, start)
+	if not ok then
+		skynet.error("init service failed: " .. tostring(err))
+		skynet.send(".launcher", "lua", "ERROR")
+		skynet.exit()
+	else
+		skynet.send(".launcher", "lua", "LAUNCHOK")
+	end
+end
+
+function skynet.start(start)
+	c.callback(skynet.dispatch_message)
+	init_task = skynet.timeout(0, function()
+		skynet.init_service(start)
+		init_task = nil
+	end)
+end
+
+----------------------------------------------------------------------------
+-- Shutdown hook (skynode extension)
+----------------------------------------------------------------------------
+
+local shutdown_hooks
+
+local function run_shutdown_hooks(_, _, text)
+	if text ~= "SHUTDOWN" then
+		return
+	end
+	for _, hook in ipairs(shutdown_hooks) do
+		local ok, err = xpcall(hook, traceback)
+		if not ok then
+			skynet.error("shutdown hook failed: " .. tostring(err))
+		end
+	end
+	c.command "SHUTDOWNDONE"
+end
+
+-- fn runs in a task when the node stops (abort, SIGTERM); the node waits for
+-- it (at most 500 ms) before killing the services.
+function skynet.onshutdown(fn)
+	if shutdown_hooks == nil then
+		shutdown_hooks = {}
+		skynet.register_protocol {
+			name = "system",
+			id = skynet.PTYPE_SYSTEM,
+			unpack = c.tostring,
+			dispatch = run_shutdown_hooks,
+		}
+		c.command "SHUTDOWNHOOK"
+	end
+	tinsert(shutdown_hooks, fn)
+end
+
+----------------------------------------------------------------------------
+-- Built-in protocols and the debug protocol
+----------------------------------------------------------------------------
+
+skynet.register_protocol {
+	name = "lua",
+	id = skynet.PTYPE_LUA,
+	pack = skynet.pack,
+	unpack = skynet.unpack,
+}
+
+skynet.register_protocol {
+	name = "response",
+	id = skynet.PTYPE_RESPONSE,
+}
+
+skynet.register_protocol {
+	name = "error",
+	id = skynet.PTYPE_ERROR,
+	unpack = function(...) return ... end,
+	dispatch = error_dispatch,
+}
+
+require("skynet.debug").init(skynet)
+
+return skynet

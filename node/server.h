@@ -1,0 +1,56 @@
+/*
+ * server.h: service contexts inside the runtime: creation, message push and
+ * dispatch.  Used by the runtime's own files and by built-in services that
+ * need more than the public API (the socket glue, the Redis driver glue).
+ */
+#ifndef SKYNET_SERVER_H
+#define SKYNET_SERVER_H
+
+#include "skynet.h"
+
+#include <stdio.h>
+
+struct skynet_message {
+	uint32_t source;
+	int session;
+	void *data;
+	size_t sz; /* type in the top 8 bits, see MESSAGE_TYPE_SHIFT */
+};
+
+struct message_queue;
+struct skynet_monitor;
+
+/* Creates a service; returns its handle, 0 if it failed to start.  (The
+ * service may already have exited again by the time this returns.) */
+uint32_t skynet_context_launch(const char *name, const char *parm);
+void skynet_context_grab(struct skynet_context *ctx);
+struct skynet_context *skynet_context_release(struct skynet_context *ctx);
+/* Push a message to the service at handle; -1 if it does not exist.  On
+ * failure the caller still owns msg->data. */
+int skynet_context_push(uint32_t handle, struct skynet_message *msg);
+int skynet_context_newsession(struct skynet_context *ctx);
+int skynet_context_total(void);
+void skynet_context_endless(uint32_t handle);
+
+/* Dispatch up to a batch of messages of the queue q (or take one from the
+ * global queue when q is NULL); returns the next queue to work on. */
+struct message_queue *skynet_context_message_dispatch(
+    struct skynet_monitor *monitor, struct message_queue *q, int weight);
+
+/* What command.c and the debug protocol report about a service. */
+struct skynet_context_stat {
+	int mqlen;
+	int endless;   /* flagged by the monitor since the last look */
+	uint64_t cpu_us;
+	int message;
+};
+
+struct skynet_context_stat skynet_context_stat(struct skynet_context *ctx);
+char *skynet_context_result(struct skynet_context *ctx); /* 32 bytes */
+void skynet_context_signal(struct skynet_context *ctx, int sig);
+void skynet_context_profile(int on);
+
+/* Replaces the per-service message log; returns the previous one. */
+FILE *skynet_context_swap_logfile(struct skynet_context *ctx, FILE *f);
+
+#endif

@@ -1,0 +1,91 @@
+-- coord_probe: the start service of a node in the cluster tests
+-- (tests/cluster/).  It logs every coordinator event as
+--   PROBE node=<n> event <kind> <what> <args...>
+-- and runs commands a test script appends to the file <probe_dir>/<n>.cmd,
+-- one per line: "<id> <command> <args...>", answering
+--   PROBE node=<n> id=<id> <result...>
+-- Commands: master, register <name>, unregister <name>, query <name>, nodes.
+
+local skynet = require "skynet"
+local coord = require "skynet.coord"
+
+local node = skynet.getenv "nodename"
+local command_file = skynet.getenv "probe_dir" .. "/" .. node .. ".cmd"
+
+local function say(...)
+	local parts = table.pack(...)
+	for i = 1, parts.n do parts[i] = tostring(parts[i]) end
+	io.stdout:write("PROBE node=", node, " ", table.concat(parts, " ", 1, parts.n), "\n")
+	io.stdout:flush()
+end
+
+local command = {}
+
+function command.master()
+	return coord.master()
+end
+
+function command.register(name)
+	local ok, err = pcall(coord.register, name)
+	if ok then return "registered" end
+	return "refused", err
+end
+
+function command.unregister(name)
+	return coord.unregister(name)
+end
+
+function command.query(name)
+	local owner, addr = coord.query(name)
+	return owner or "nil", addr and skynet.address(addr) or ""
+end
+
+function command.nodes()
+	local list = {}
+	for name in pairs(coord.nodes()) do list[#list + 1] = name end
+	table.sort(list)
+	return table.concat(list, ",")
+end
+
+local function run(line)
+	local words = {}
+	for word in line:gmatch("%S+") do words[#words + 1] = word end
+	local id, name = words[1], words[2]
+	local f = command[name]
+	if f == nil then
+		say("id=" .. id, "error", "unknown command", name)
+		return
+	end
+	local result = table.pack(pcall(f, table.unpack(words, 3)))
+	if result[1] then
+		say("id=" .. id, table.unpack(result, 2, result.n))
+	else
+		say("id=" .. id, "error", result[2])
+	end
+end
+
+-- Read lines added to the command file since the last look.
+local function poll_commands()
+	local done = 0
+	while true do
+		local f = io.open(command_file)
+		if f then
+			local n = 0
+			for line in f:lines() do
+				n = n + 1
+				if n > done then
+					done = n
+					skynet.fork(run, line)
+				end
+			end
+			f:close()
+		end
+		skynet.sleep(2)
+	end
+end
+
+skynet.start(function()
+	coord.watch(function(...) say("event", ...) end)
+	skynet.fork(poll_commands)
+	say("started")
+end)

@@ -1,0 +1,27 @@
+/*
+ * core_fixture.h: brings the runtime's tables up without its threads, so a
+ * unit test can create services and dispatch their messages by hand.
+ */
+#ifndef CORE_FIXTURE_H
+#define CORE_FIXTURE_H
+
+#include "server.h"
+
+#include <stdint.h>
+
+struct received {
+	int count;
+	int type[64];
+	int session[64];
+	uint32_t source[64];
+	char text[64][32];
+};
+
+void core_up(int harbor);
+void core_down(void);
+/* A service whose callback records what it receives into *log. */
+uint32_t core_recording_service(struct received *log);
+/* Dispatches queued messages on this thread until none is left. */
+int core_dispatch_all(void);
+
+#endif
