@@ -9,7 +9,7 @@
 #   make SANITIZE=address,undefined test    (or SANITIZE=thread)
 
 DEB_PACKAGES := liblua5.4-dev libhiredis-dev libevent-dev libcmocka-dev \
-	redis-server redis-sentinel pkg-config build-essential
+	redis-server redis-sentinel pkg-config build-essential python3
 PKGS := lua5.4 hiredis libevent libevent_pthreads
 
 CC ?= gcc
@@ -48,9 +48,10 @@ UNIT_HELPERS := $(patsubst %.c,$(BUILD)/%.o,\
 
 .PHONY: all deps test test-run bench demo clean fuzz
 
-all: $(BUILD)/skynode
+all: $(BUILD)/skynode $(BUILD)/skynode-ctl
 ifeq ($(SANITIZE),)
-	@cp $(BUILD)/skynode skynode
+	@cp --remove-destination $(BUILD)/skynode skynode
+	@cp --remove-destination $(BUILD)/skynode-ctl skynode-ctl
 endif
 
 $(BUILD)/%.o: %.c
@@ -63,6 +64,9 @@ $(BUILD)/libskynode.a: $(LIB_OBJS)
 
 $(BUILD)/skynode: $(BUILD)/node/main.o $(BUILD)/libskynode.a
 	$(CC) $(LDFLAGS) -rdynamic $^ $(LDLIBS) -o $@
+
+$(BUILD)/skynode-ctl: $(BUILD)/coord/skynode_ctl.o $(BUILD)/node/config.o
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_HELPERS) $(BUILD)/libskynode.a
 	@mkdir -p $(dir $@)
@@ -86,10 +90,17 @@ test-run: all $(UNIT_TESTS)
 	@BUILD=$(BUILD) SKYNODE=$(BUILD)/skynode SANITIZE=$(SANITIZE) \
 		tests/run.sh
 
+bench: all
+	@SKYNODE=$(BUILD)/skynode tests/bench/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@deploy/demo.sh
+
 fuzz:
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:
-	rm -rf build skynode
+	rm -rf build skynode skynode-ctl
 
--include $(LIB_OBJS:.o=.d) $(BUILD)/node/main.d
+-include $(LIB_OBJS:.o=.d) $(BUILD)/node/main.d $(BUILD)/coord/skynode_ctl.d

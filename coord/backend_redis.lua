@@ -76,7 +76,7 @@ function M.start(host)
 	host.log(string.format("redis backend: node %s, redis %s, prefix %s, lease %d ms, %s", cfg.node,
 		cfg.redis, cfg.prefix, cfg.lease_ms, cfg.candidate and "candidate" or "not a candidate"))
 
-	local backend = {}
+	local backend = { cluster_addresses = true }
 
 	function backend.register(name, addr)
 		members:register(name, addr)
@@ -96,6 +96,10 @@ function M.start(host)
 
 	function backend.is_master()
 		return election:is_master()
+	end
+
+	function backend.resign()
+		return election:resign()
 	end
 
 	function backend.stop()

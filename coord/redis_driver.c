@@ -13,6 +13,12 @@
  *   inside a hiredis callback) and arms the reconnect timer.  While DOWN,
  *   requests fail at once with the reason of the last failure.
  *
+ * Sentinel mode (see the section "sentinel" below) adds two short-lived
+ * steps to CONNECTING: before the links are opened, the sentinels are asked
+ * in turn for the master's address (a query link, one at a time); once open,
+ * ROLE must say "master".  A separate watch link stays subscribed to
+ * +switch-master on one sentinel and moves to the next one when it drops.
+ *
  * A request handed to hiredis is freed only by its hiredis callback, which
  * hiredis always runs exactly once (with a NULL reply when the link goes
  * away); a request that timed out before that is marked answered so its late
@@ -84,12 +90,43 @@ struct rd_script {
 	char text[];
 };
 
-struct rd {
-	/* configuration, read-only after rd_create */
-	char *address, *user, *password;
-	char *unix_path;      /* set for a unix socket address */
-	char *host;           /* else host and port */
+struct sentinel_addr {
+	char host[TEXT_MAX];
 	int port;
+};
+
+/* Sentinel mode state; everything but the configuration is driver-thread only. */
+struct sentinels {
+	struct sentinel_addr *addrs; /* NULL: not in Sentinel mode */
+	int count;
+	char *master_name;
+	int timeout_ms;
+	/* asking for the master's address */
+	redisAsyncContext *query_link;
+	struct event *query_timeout_ev, *query_done_ev;
+	int query_index;              /* the sentinel being asked */
+	int query_tries;              /* sentinels asked in this round */
+	int querying, settled;        /* a query runs / its outcome is known */
+	char query_error[TEXT_MAX];   /* "" when the answer is in query_host:port */
+	char query_host[TEXT_MAX];
+	int query_port;
+	/* watching +switch-master */
+	redisAsyncContext *watch_link;
+	struct event *watch_retry_ev, *switch_ev;
+	int watch_index, watch_attempt, watch_up, watch_down_logged;
+	char switch_host[TEXT_MAX];   /* the master announced by the last switch */
+	int switch_port;
+};
+
+struct rd {
+	/* configuration, read-only after rd_create (host, port and address
+	 * change on the driver thread in Sentinel mode) */
+	char *user, *password;
+	char address[TEXT_MAX + 16]; /* for messages: host:port, or the unix path */
+	char *unix_path;         /* set for a unix socket address */
+	char host[TEXT_MAX];     /* else host and port */
+	int port;
+	struct sentinels sentinel;
 	int db;
 	int connect_timeout_ms, request_timeout_ms;
 	int keepalive_ms, keepalive_timeout_ms;
@@ -308,9 +345,10 @@ static void close_link(redisAsyncContext **link) {
 		redisAsyncFree(ac);
 }
 
-static int backoff_ms(struct rd *rd) {
+/* The delay before retry number attempt (0 for the first). */
+static int backoff_ms(struct rd *rd, int attempt) {
 	int delay = rd->backoff_min_ms;
-	for (int i = 0; i < rd->attempt && delay < rd->backoff_max_ms; i++)
+	for (int i = 0; i < attempt && delay < rd->backoff_max_ms; i++)
 		delay *= 2;
 	if (delay > rd->backoff_max_ms)
 		delay = rd->backoff_max_ms;
@@ -328,6 +366,14 @@ static void report_down(struct rd *rd, enum link_state was) {
 	rd->down_logged = 1;
 }
 
+/* Stop asking a sentinel for the master's address. */
+static void cancel_query(struct rd *rd) {
+	struct sentinels *s = &rd->sentinel;
+	s->querying = 0;
+	evtimer_del(s->query_timeout_ev);
+	close_link(&s->query_link);
+}
+
 /* Close both links, fail what waits for them, and plan the next attempt. */
 static void take_links_down(struct rd *rd, const char *reason) {
 	enum link_state was = rd->state;
@@ -336,12 +382,13 @@ static void take_links_down(struct rd *rd, const char *reason) {
 	evtimer_del(rd->connect_timeout_ev);
 	close_link(&rd->cmd_link);
 	close_link(&rd->sub_link);
+	cancel_query(rd);
 	rd->state = LINK_DOWN;
 	fail_list(&rd->waiting, answer_unavailable);
 	if (rd->shutting_down)
 		return;
 	report_down(rd, was);
-	struct timeval tv = ms_to_tv(backoff_ms(rd));
+	struct timeval tv = ms_to_tv(backoff_ms(rd, rd->attempt));
 	rd->attempt++;
 	evtimer_add(rd->reconnect_ev, &tv);
 }
@@ -418,6 +465,11 @@ static int is_noscript(const redisReply *r) {
 	return r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
+/* A master demoted to a replica without closing our link says this. */
+static int is_readonly(const redisReply *r) {
+	return r->type == REDIS_REPLY_ERROR && strncmp(r->str, "READONLY", 8) == 0;
+}
+
 static void on_request_reply(redisAsyncContext *ac, void *reply, void *privdata) {
 	struct rd_request *req = privdata;
 	const redisReply *r = reply;
@@ -428,6 +480,8 @@ static void on_request_reply(redisAsyncContext *ac, void *reply, void *privdata)
 		return;
 	}
 	req->rd->last_reply_ms = now_ms();
+	if (req->rd->sentinel.addrs && is_readonly(r))
+		schedule_reset(req->rd, "%s is no longer a master (READONLY)", req->rd->address);
 	if (req->script && !req->retried && is_noscript(r)) {
 		req->retried = 1;
 		req->script->sha[0] = '\0';
@@ -635,31 +689,38 @@ static void on_handshake_reply(redisAsyncContext *ac, void *reply, void *privdat
 		handshake_step_done(rd);
 }
 
-static redisAsyncContext **which_link(struct rd *rd, const redisAsyncContext *ac) {
-	if (ac == rd->cmd_link)
-		return &rd->cmd_link;
-	if (ac == rd->sub_link)
-		return &rd->sub_link;
-	return NULL;
+static void query_failed(struct rd *rd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void watch_lost(struct rd *rd, const char *why);
+
+/* One of our links went away by itself; hiredis frees it after this call.
+ * A link we closed ourselves is no longer known here and is ignored. */
+static void link_failed(const redisAsyncContext *ac, const char *why) {
+	struct rd *rd = ac->data;
+	struct sentinels *s = &rd->sentinel;
+	if (ac == rd->cmd_link || ac == rd->sub_link) {
+		if (ac == rd->cmd_link)
+			rd->cmd_link = NULL;
+		else
+			rd->sub_link = NULL;
+		schedule_reset(rd, "%s", why);
+	} else if (ac == s->query_link) {
+		s->query_link = NULL;
+		query_failed(rd, "%s", why);
+	} else if (ac == s->watch_link) {
+		s->watch_link = NULL;
+		watch_lost(rd, why);
+	}
 }
 
 static void on_connect(const redisAsyncContext *ac, int status) {
-	struct rd *rd = ac->data;
-	redisAsyncContext **link = which_link(rd, ac);
-	if (status == REDIS_OK || !link)
-		return;
-	*link = NULL; /* hiredis frees it after this callback */
-	schedule_reset(rd, "%s", ac->errstr[0] ? ac->errstr : "connect failed");
+	if (status != REDIS_OK)
+		link_failed(ac, ac->errstr[0] ? ac->errstr : "connect failed");
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status) {
-	struct rd *rd = ac->data;
-	redisAsyncContext **link = which_link(rd, ac);
 	(void)status;
-	if (!link)
-		return; /* we closed it ourselves */
-	*link = NULL;
-	schedule_reset(rd, "%s", ac->errstr[0] ? ac->errstr : "server closed the connection");
+	link_failed(ac, ac->errstr[0] ? ac->errstr : "server closed the connection");
 }
 
 static void queue_handshake(struct rd *rd, redisAsyncContext *ac, const char *cmd, ...) {
@@ -680,15 +741,18 @@ static void queue_auth(struct rd *rd, redisAsyncContext *ac) {
 		queue_handshake(rd, ac, "AUTH %s", rd->password);
 }
 
-static redisAsyncContext *open_link(struct rd *rd, int tcp_keepalive) {
-	redisAsyncContext *ac = rd->unix_path ? redisAsyncConnectUnix(rd->unix_path)
-	                                      : redisAsyncConnect(rd->host, rd->port);
+/* Start connecting a link to unix_path, or else host:port; NULL with the
+ * reason in why.  tcp_keepalive: for links no PING watches. */
+static redisAsyncContext *connect_link(struct rd *rd, const char *unix_path, const char *host,
+                                       int port, int tcp_keepalive, char *why, size_t whysz) {
+	redisAsyncContext *ac = unix_path ? redisAsyncConnectUnix(unix_path)
+	                                  : redisAsyncConnect(host, port);
 	if (!ac) {
-		schedule_reset(rd, "out of memory");
+		snprintf(why, whysz, "out of memory");
 		return NULL;
 	}
 	if (ac->err) {
-		schedule_reset(rd, "%s", ac->errstr);
+		snprintf(why, whysz, "%s", ac->errstr);
 		redisAsyncFree(ac);
 		return NULL;
 	}
@@ -696,9 +760,40 @@ static redisAsyncContext *open_link(struct rd *rd, int tcp_keepalive) {
 	redisLibeventAttach(ac, rd->base);
 	redisAsyncSetConnectCallback(ac, on_connect);
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
-	if (tcp_keepalive && !rd->unix_path)
-		redisEnableKeepAlive(&ac->c); /* the PINGs watch the other link */
+	if (tcp_keepalive && !unix_path)
+		redisEnableKeepAlive(&ac->c);
 	return ac;
+}
+
+/* A link to the Redis server (the PINGs watch the command link). */
+static redisAsyncContext *open_link(struct rd *rd, int tcp_keepalive) {
+	char why[TEXT_MAX];
+	redisAsyncContext *ac = connect_link(rd, rd->unix_path, rd->host, rd->port, tcp_keepalive,
+	                                     why, sizeof why);
+	if (!ac)
+		schedule_reset(rd, "%s", why);
+	return ac;
+}
+
+static void on_role_reply(redisAsyncContext *ac, void *reply, void *privdata) {
+	struct rd *rd = privdata;
+	const redisReply *r = reply;
+	if (!r || ac != rd->cmd_link)
+		return;
+	const redisReply *role = r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? r->element[0] : r;
+	if (reply_is(role, REDIS_REPLY_STRING, "master"))
+		handshake_step_done(rd);
+	else
+		schedule_reset(rd, "%s is not a master (ROLE: %s)", rd->address,
+		               role->str ? role->str : "unexpected reply");
+}
+
+/* In Sentinel mode the server must still be the master when we get there. */
+static void queue_role_check(struct rd *rd) {
+	if (redisAsyncCommand(rd->cmd_link, on_role_reply, rd, "ROLE") == REDIS_OK)
+		rd->handshake_left++;
+	else
+		schedule_reset(rd, "could not queue ROLE");
 }
 
 static void start_connecting(struct rd *rd) {
@@ -715,16 +810,20 @@ static void start_connecting(struct rd *rd) {
 	if (rd->db)
 		queue_handshake(rd, rd->cmd_link, "SELECT %d", rd->db);
 	queue_handshake(rd, rd->cmd_link, "PING");
+	if (rd->sentinel.addrs)
+		queue_role_check(rd);
 	queue_auth(rd, rd->sub_link);
 	queue_handshake(rd, rd->sub_link, "PING");
 	for (struct rd_sub *sub = rd->subs; sub; sub = sub->next)
 		send_subscribe(rd, sub);
 }
 
+static void start_attempt(struct rd *rd);
+
 static void on_reconnect_due(evutil_socket_t fd, short what, void *arg) {
 	(void)fd;
 	(void)what;
-	start_connecting(arg);
+	start_attempt(arg);
 }
 
 static void on_connect_timeout(evutil_socket_t fd, short what, void *arg) {
@@ -735,10 +834,242 @@ static void on_connect_timeout(evutil_socket_t fd, short what, void *arg) {
 		schedule_reset(rd, "not connected within %d ms", rd->connect_timeout_ms);
 }
 
+/* ---- sentinel -----------------------------------------------------------
+ *
+ * Asking: each connection attempt first asks the sentinels, one at a time
+ * from the last one that answered, SENTINEL get-master-addr-by-name; the
+ * first address given is used; when none answers, the attempt fails like a
+ * refused connection (backoff, then ask again).
+ *
+ * Watching: the watch link is subscribed to +switch-master on one sentinel.
+ * A switch of our master takes the links down (requests in flight fail as
+ * "lost") and connects to the announced address at once.  When the watch
+ * link drops, the next sentinel is tried after a backoff.
+ */
+
+static const struct sentinel_addr *asked_sentinel(const struct rd *rd) {
+	return &rd->sentinel.addrs[rd->sentinel.query_index];
+}
+
+/* Record the first outcome of the running query; acted on from an event. */
+static void query_settle(struct rd *rd, const char *error, const char *host, int port) {
+	struct sentinels *s = &rd->sentinel;
+	if (!s->querying || s->settled)
+		return;
+	s->settled = 1;
+	snprintf(s->query_error, sizeof s->query_error, "%s", error);
+	snprintf(s->query_host, sizeof s->query_host, "%s", host);
+	s->query_port = port;
+	event_active(s->query_done_ev, 0, 0);
+}
+
+static void query_failed(struct rd *rd, const char *fmt, ...) {
+	char why[TEXT_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	query_settle(rd, why, "", 0);
+}
+
+static void on_master_address(redisAsyncContext *ac, void *reply, void *privdata) {
+	struct rd *rd = privdata;
+	struct sentinels *s = &rd->sentinel;
+	const redisReply *r = reply;
+	if (ac != s->query_link)
+		return; /* we closed it */
+	if (!r) {
+		s->query_link = NULL; /* hiredis is freeing it */
+		query_failed(rd, "%s", ac->errstr[0] ? ac->errstr : "connection closed");
+	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	           r->element[0]->type == REDIS_REPLY_STRING &&
+	           r->element[1]->type == REDIS_REPLY_STRING && atoi(r->element[1]->str) > 0) {
+		query_settle(rd, "", r->element[0]->str, atoi(r->element[1]->str));
+	} else if (r->type == REDIS_REPLY_NIL) {
+		query_failed(rd, "does not know a master named '%s'", s->master_name);
+	} else {
+		query_failed(rd, "%s", r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+	}
+}
+
+static void ask_sentinel(struct rd *rd) {
+	struct sentinels *s = &rd->sentinel;
+	const struct sentinel_addr *at = asked_sentinel(rd);
+	char why[TEXT_MAX];
+	struct timeval tv = ms_to_tv(s->timeout_ms);
+	s->querying = 1;
+	s->settled = 0;
+	evtimer_add(s->query_timeout_ev, &tv);
+	s->query_link = connect_link(rd, NULL, at->host, at->port, 0, why, sizeof why);
+	if (!s->query_link)
+		query_failed(rd, "%s", why);
+	else if (redisAsyncCommand(s->query_link, on_master_address, rd,
+	                           "SENTINEL get-master-addr-by-name %s", s->master_name) != REDIS_OK)
+		query_failed(rd, "could not send the query");
+}
+
+static void on_query_timeout(evutil_socket_t fd, short what, void *arg) {
+	struct rd *rd = arg;
+	(void)fd;
+	(void)what;
+	query_failed(rd, "no answer within %d ms", rd->sentinel.timeout_ms);
+}
+
+static void set_master(struct rd *rd, const char *host, int port) {
+	snprintf(rd->host, sizeof rd->host, "%s", host);
+	rd->port = port;
+	snprintf(rd->address, sizeof rd->address, "%s:%d", host, port);
+}
+
+static void use_answer(struct rd *rd) {
+	struct sentinels *s = &rd->sentinel;
+	if (s->query_port != rd->port || strcmp(s->query_host, rd->host) != 0) {
+		set_master(rd, s->query_host, s->query_port);
+		log_line(rd, "sentinel at %s:%d: master '%s' is at %s", asked_sentinel(rd)->host,
+		         asked_sentinel(rd)->port, s->master_name, rd->address);
+	}
+	start_connecting(rd);
+}
+
+static void on_query_done(evutil_socket_t fd, short what, void *arg) {
+	struct rd *rd = arg;
+	struct sentinels *s = &rd->sentinel;
+	(void)fd;
+	(void)what;
+	if (!s->querying || !s->settled || rd->state != LINK_CONNECTING)
+		return; /* the attempt was given up meanwhile */
+	const struct sentinel_addr *at = asked_sentinel(rd);
+	cancel_query(rd);
+	if (!s->query_error[0]) {
+		use_answer(rd);
+	} else if (++s->query_tries < s->count) {
+		s->query_index = (s->query_index + 1) % s->count;
+		ask_sentinel(rd);
+	} else {
+		schedule_reset(rd, "no sentinel gave the address of master '%s' (last, %s:%d: %s)",
+		               s->master_name, at->host, at->port, s->query_error);
+		s->query_index = (s->query_index + 1) % s->count;
+	}
+}
+
+/* Each attempt: ask the sentinels first in Sentinel mode. */
+static void start_attempt(struct rd *rd) {
+	if (!rd->sentinel.addrs) {
+		start_connecting(rd);
+		return;
+	}
+	rd->state = LINK_CONNECTING;
+	rd->sentinel.query_tries = 0;
+	ask_sentinel(rd);
+}
+
+static const struct sentinel_addr *watched_sentinel(const struct rd *rd) {
+	return &rd->sentinel.addrs[rd->sentinel.watch_index];
+}
+
+static void on_switch(evutil_socket_t fd, short what, void *arg) {
+	struct rd *rd = arg;
+	struct sentinels *s = &rd->sentinel;
+	char reason[TEXT_MAX * 2];
+	(void)fd;
+	(void)what;
+	if (rd->shutting_down ||
+	    (rd->state == LINK_UP && s->switch_port == rd->port && !strcmp(s->switch_host, rd->host)))
+		return;
+	snprintf(reason, sizeof reason, "master '%s' switched to %s:%d", s->master_name,
+	         s->switch_host, s->switch_port);
+	if (rd->state != LINK_DOWN)
+		take_links_down(rd, reason);
+	evtimer_del(rd->reconnect_ev);
+	rd->attempt = 0;
+	set_master(rd, s->switch_host, s->switch_port);
+	start_connecting(rd);
+}
+
+/* payload: "<name> <old ip> <old port> <new ip> <new port>" */
+static void on_switch_message(struct rd *rd, const redisReply *payload) {
+	struct sentinels *s = &rd->sentinel;
+	char name[TEXT_MAX], host[TEXT_MAX];
+	int port;
+	if (payload->type != REDIS_REPLY_STRING ||
+	    sscanf(payload->str, "%255s %*s %*s %255s %d", name, host, &port) != 3 ||
+	    strcmp(name, s->master_name) != 0)
+		return;
+	log_line(rd, "sentinel at %s:%d: %s", watched_sentinel(rd)->host, watched_sentinel(rd)->port,
+	         payload->str);
+	snprintf(s->switch_host, sizeof s->switch_host, "%s", host);
+	s->switch_port = port;
+	event_active(s->switch_ev, 0, 0);
+}
+
+static void watch_confirmed(struct rd *rd) {
+	struct sentinels *s = &rd->sentinel;
+	s->watch_up = 1;
+	s->watch_attempt = 0;
+	s->watch_down_logged = 0;
+	log_line(rd, "watching sentinel at %s:%d for switches of master '%s'",
+	         watched_sentinel(rd)->host, watched_sentinel(rd)->port, s->master_name);
+}
+
+static void on_watch_reply(redisAsyncContext *ac, void *reply, void *privdata) {
+	struct rd *rd = privdata;
+	const redisReply *r = reply;
+	if (!r || ac != rd->sentinel.watch_link || r->type != REDIS_REPLY_ARRAY || r->elements < 3)
+		return;
+	if (reply_is(r->element[0], REDIS_REPLY_STRING, "subscribe"))
+		watch_confirmed(rd);
+	else if (reply_is(r->element[0], REDIS_REPLY_STRING, "message"))
+		on_switch_message(rd, r->element[2]);
+}
+
+static void start_watching(struct rd *rd) {
+	struct sentinels *s = &rd->sentinel;
+	const struct sentinel_addr *at = watched_sentinel(rd);
+	char why[TEXT_MAX];
+	s->watch_link = connect_link(rd, NULL, at->host, at->port, 1, why, sizeof why);
+	if (!s->watch_link)
+		watch_lost(rd, why);
+	else if (redisAsyncCommand(s->watch_link, on_watch_reply, rd, "SUBSCRIBE +switch-master") !=
+	         REDIS_OK) {
+		close_link(&s->watch_link);
+		watch_lost(rd, "could not send SUBSCRIBE");
+	}
+}
+
+/* The watch link is gone (hiredis frees it): try the next sentinel later. */
+static void watch_lost(struct rd *rd, const char *why) {
+	struct sentinels *s = &rd->sentinel;
+	const struct sentinel_addr *at = watched_sentinel(rd);
+	if (rd->shutting_down)
+		return;
+	if (s->watch_up)
+		log_line(rd, "lost sentinel at %s:%d: %s (trying the others)", at->host, at->port, why);
+	else if (!s->watch_down_logged)
+		log_line(rd, "cannot watch sentinel at %s:%d: %s (trying the others)", at->host,
+		         at->port, why);
+	s->watch_up = 0;
+	s->watch_down_logged = 1;
+	s->watch_index = (s->watch_index + 1) % s->count;
+	struct timeval tv = ms_to_tv(backoff_ms(rd, s->watch_attempt++));
+	evtimer_add(s->watch_retry_ev, &tv);
+}
+
+static void on_watch_retry(evutil_socket_t fd, short what, void *arg) {
+	(void)fd;
+	(void)what;
+	start_watching(arg);
+}
+
+static void stop_watching(struct rd *rd) {
+	evtimer_del(rd->sentinel.watch_retry_ev);
+	close_link(&rd->sentinel.watch_link);
+}
+
 /* ---- the wake-up: new requests, subscriptions, stop ------------------- */
 
 static void shut_down(struct rd *rd) {
 	rd->shutting_down = 1;
+	stop_watching(rd);
 	evtimer_del(rd->reconnect_ev);
 	evtimer_del(rd->keepalive_ev);
 	take_links_down(rd, "driver stopped");
@@ -780,7 +1111,9 @@ static void on_wake(evutil_socket_t fd, short what, void *arg) {
 
 static void *driver_thread(void *arg) {
 	struct rd *rd = arg;
-	start_connecting(rd);
+	start_attempt(rd);
+	if (rd->sentinel.addrs)
+		start_watching(rd);
 	event_base_dispatch(rd->base);
 	return NULL;
 }
@@ -882,30 +1215,74 @@ struct rd_script *rd_script_create(struct rd *rd, const char *text, size_t len) 
 
 /* ---- creation and destruction ----------------------------------------- */
 
-static int parse_address(struct rd *rd, char *err, size_t errsz) {
-	const char *a = rd->address;
-	if (strchr(a, '/')) {
-		rd->unix_path = strdup(a);
-		return rd->unix_path ? 0 : -1;
-	}
-	const char *colon = strrchr(a, ':');
-	char *end;
-	long port = colon ? strtol(colon + 1, &end, 10) : 0;
-	if (!colon || colon == a || *end || port <= 0 || port > 65535) {
-		snprintf(err, errsz, "redis address '%s' is neither host:port nor a unix socket path", a);
-		return -1;
-	}
-	rd->host = strndup(a, (size_t)(colon - a));
-	rd->port = (int)port;
-	return rd->host ? 0 : -1;
-}
-
 static int or_default(int value, int fallback) {
 	return value > 0 ? value : fallback;
 }
 
+/* "host:port" (len bytes of text) into host (TEXT_MAX bytes) and *port. */
+static int split_host_port(const char *text, size_t len, char *host, int *port) {
+	char copy[TEXT_MAX];
+	if (len == 0 || len >= sizeof copy)
+		return -1;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	char *colon = strrchr(copy, ':'), *end;
+	long value = colon ? strtol(colon + 1, &end, 10) : 0;
+	if (!colon || colon == copy || *end || value <= 0 || value > 65535)
+		return -1;
+	*colon = '\0';
+	snprintf(host, TEXT_MAX, "%s", copy);
+	*port = (int)value;
+	return 0;
+}
+
+static int parse_address(struct rd *rd, const char *a, char *err, size_t errsz) {
+	snprintf(rd->address, sizeof rd->address, "%s", a);
+	if (strchr(a, '/')) {
+		rd->unix_path = strdup(a);
+		return rd->unix_path ? 0 : -1;
+	}
+	if (split_host_port(a, strlen(a), rd->host, &rd->port) < 0) {
+		snprintf(err, errsz, "redis address '%s' is neither host:port nor a unix socket path", a);
+		return -1;
+	}
+	return 0;
+}
+
+/* "host:port,host:port,..." into rd->sentinel.addrs. */
+static int parse_sentinels(struct rd *rd, const struct rd_config *cfg, char *err, size_t errsz) {
+	struct sentinels *s = &rd->sentinel;
+	const char *list = cfg->sentinels;
+	if (!cfg->sentinel_master || !cfg->sentinel_master[0]) {
+		snprintf(err, errsz, "a sentinel list needs the name of the master to follow");
+		return -1;
+	}
+	s->count = 1;
+	for (const char *p = list; *p; p++)
+		s->count += *p == ',';
+	s->addrs = calloc((size_t)s->count, sizeof *s->addrs);
+	s->master_name = strdup(cfg->sentinel_master);
+	if (!s->addrs || !s->master_name) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < s->count; i++) {
+		size_t len = strcspn(list, ",");
+		if (split_host_port(list, len, s->addrs[i].host, &s->addrs[i].port) < 0) {
+			snprintf(err, errsz, "sentinel address '%.*s' in '%s' is not host:port", (int)len,
+			         list, cfg->sentinels);
+			return -1;
+		}
+		list += len + 1;
+	}
+	s->timeout_ms = or_default(cfg->sentinel_timeout_ms, 300);
+	snprintf(rd->address, sizeof rd->address, "master '%s' (via sentinels)", s->master_name);
+	return 0;
+}
+
 static int copy_config(struct rd *rd, const struct rd_config *cfg, char *err, size_t errsz) {
-	if (!cfg->address || !cfg->address[0]) {
+	int sentinel_mode = cfg->sentinels && cfg->sentinels[0];
+	if (!sentinel_mode && (!cfg->address || !cfg->address[0])) {
 		snprintf(err, errsz, "no redis address given");
 		return -1;
 	}
@@ -913,7 +1290,6 @@ static int copy_config(struct rd *rd, const struct rd_config *cfg, char *err, si
 		snprintf(err, errsz, "a redis user needs a password");
 		return -1;
 	}
-	rd->address = strdup(cfg->address);
 	rd->user = cfg->user ? strdup(cfg->user) : NULL;
 	rd->password = cfg->password ? strdup(cfg->password) : NULL;
 	rd->db = cfg->db;
@@ -926,11 +1302,9 @@ static int copy_config(struct rd *rd, const struct rd_config *cfg, char *err, si
 	rd->on_state = cfg->on_state;
 	rd->log = cfg->log;
 	rd->ud = cfg->ud;
-	if (!rd->address) {
-		snprintf(err, errsz, "out of memory");
-		return -1;
-	}
-	return parse_address(rd, err, errsz);
+	if (sentinel_mode)
+		return parse_sentinels(rd, cfg, err, errsz);
+	return parse_address(rd, cfg->address, err, errsz);
 }
 
 static int make_events(struct rd *rd) {
@@ -943,8 +1317,13 @@ static int make_events(struct rd *rd) {
 	rd->reconnect_ev = evtimer_new(rd->base, on_reconnect_due, rd);
 	rd->connect_timeout_ev = evtimer_new(rd->base, on_connect_timeout, rd);
 	rd->keepalive_ev = event_new(rd->base, -1, EV_PERSIST, on_keepalive_tick, rd);
+	rd->sentinel.query_timeout_ev = evtimer_new(rd->base, on_query_timeout, rd);
+	rd->sentinel.query_done_ev = event_new(rd->base, -1, 0, on_query_done, rd);
+	rd->sentinel.watch_retry_ev = evtimer_new(rd->base, on_watch_retry, rd);
+	rd->sentinel.switch_ev = event_new(rd->base, -1, 0, on_switch, rd);
 	if (!rd->wake_ev || !rd->reset_ev || !rd->reconnect_ev || !rd->connect_timeout_ev ||
-	    !rd->keepalive_ev)
+	    !rd->keepalive_ev || !rd->sentinel.query_timeout_ev || !rd->sentinel.query_done_ev ||
+	    !rd->sentinel.watch_retry_ev || !rd->sentinel.switch_ev)
 		return -1;
 	event_add(rd->wake_ev, NULL);
 	event_add(rd->keepalive_ev, &tick);
@@ -962,6 +1341,10 @@ static void free_driver(struct rd *rd) {
 	free_event(rd->reconnect_ev);
 	free_event(rd->connect_timeout_ev);
 	free_event(rd->keepalive_ev);
+	free_event(rd->sentinel.query_timeout_ev);
+	free_event(rd->sentinel.query_done_ev);
+	free_event(rd->sentinel.watch_retry_ev);
+	free_event(rd->sentinel.switch_ev);
 	if (rd->base)
 		event_base_free(rd->base);
 	if (rd->wake_fd >= 0)
@@ -977,11 +1360,11 @@ static void free_driver(struct rd *rd) {
 		rd->scripts = next;
 	}
 	pthread_mutex_destroy(&rd->lock);
-	free(rd->address);
 	free(rd->user);
 	free(rd->password);
 	free(rd->unix_path);
-	free(rd->host);
+	free(rd->sentinel.addrs);
+	free(rd->sentinel.master_name);
 	free(rd);
 }
 

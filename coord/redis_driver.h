@@ -11,7 +11,11 @@
  *   - reconnection with capped, jittered exponential backoff; while Redis is
  *     unreachable, requests fail at once instead of queueing;
  *   - automatic re-subscription after every reconnect;
- *   - Lua scripts called by SHA, reloaded transparently on NOSCRIPT.
+ *   - Lua scripts called by SHA, reloaded transparently on NOSCRIPT;
+ *   - optionally, Redis Sentinel: the master's address is asked from a list
+ *     of sentinels before each connection attempt, the server is checked to
+ *     be a master (ROLE), and a +switch-master announced by a sentinel moves
+ *     both links to the new master at once.
  *
  * Every request gets exactly one reply callback, whatever happens to the
  * connection.  All callbacks run on the driver thread; the reply they get is
@@ -62,7 +66,11 @@ typedef void (*rd_state_fn)(void *ud, int connected, const char *text);
 typedef void (*rd_log_fn)(void *ud, const char *line);
 
 struct rd_config {
-	const char *address;     /* "host:port", or a unix socket path (has a '/') */
+	const char *address;     /* "host:port", or a unix socket path (has a '/');
+	                            ignored when sentinels is set */
+	const char *sentinels;   /* NULL, or "host:port,host:port,..." (Sentinel mode) */
+	const char *sentinel_master; /* the master's name; required with sentinels */
+	int sentinel_timeout_ms; /* to connect to and hear from one sentinel; 0: 300 */
 	const char *user;        /* NULL: AUTH password only */
 	const char *password;    /* NULL: no AUTH */
 	int db;                  /* SELECT db when not 0 */

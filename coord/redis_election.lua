@@ -3,8 +3,10 @@
 -- next fencing epoch above every epoch this node has seen); the master
 -- renews every lease/3 and stops acting at its deadline (monotonic time
 -- before the last successful renewal + lease - margin) even if no timer ran
--- in between, so it steps down before Redis can let another node in.  Each
--- term is logged with COORD TERM BEGIN / END lines.
+-- in between, so it steps down before Redis can let another node in.  A
+-- master asked to resign releases the key (as on a clean stop) and sits out
+-- one lease so another candidate takes it.  Each term is logged with COORD
+-- TERM BEGIN / END lines.
 
 local skynet = require "skynet"
 local scripts = require "redis_scripts"
@@ -28,6 +30,7 @@ function election.new(cfg, host, link)
 		seen_epoch = 0,
 		term = nil,         -- { epoch =, value =, deadline = ns } while master
 		known = nil,        -- { node =, epoch = } the master as last seen
+		quiet_until = 0,    -- hpc time before which this node does not claim
 		running = true,
 		sleeping = false,
 	}, election)
@@ -45,10 +48,12 @@ function election:see_epoch(epoch)
 	end
 end
 
+-- The epoch and the ms left before the deadline, while acting as master.
 function election:is_master()
 	local term = self.term
-	if term and skynet.hpc() < term.deadline then
-		return term.epoch
+	local now = skynet.hpc()
+	if term and now < term.deadline then
+		return term.epoch, (term.deadline - now) // NS_PER_MS
 	end
 end
 
@@ -173,7 +178,7 @@ function election:run()
 			local started = skynet.now()
 			self:renew()
 			self:pause(self.renew_every_ms - (skynet.now() - started) * 10)
-		elseif self.cfg.candidate then
+		elseif self.cfg.candidate and skynet.hpc() >= self.quiet_until then
 			self:claim()
 			self:pause(self.term and self.renew_every_ms or self.poll_every_ms)
 		else
@@ -190,6 +195,23 @@ function election:released(value)
 		self.known = nil
 	end
 	self:wake()
+end
+
+-- Hand the role over: stop acting, release the key (compare and delete,
+-- publishing `released`), and do not claim for one lease.  Returns true if
+-- this node was the master; raises if the release could not reach Redis (the
+-- key then expires by itself within the lease).
+function election:resign()
+	local term = self.term
+	if term == nil then return false end
+	self.quiet_until = skynet.hpc() + self.lease_ns
+	self:step_down("resign")
+	local reply, err = self.link:script(1000, scripts.release, self.cfg.prefix, term.value)
+	if reply == nil then
+		error("resign: could not release the master key in redis (it expires within the lease): " ..
+			tostring(err), 0)
+	end
+	return true
 end
 
 -- The node stops: stop acting first, then the caller releases the key.

@@ -152,6 +152,12 @@ function members:on_event(payload)
 		self.election:observe(words[2] .. " " .. words[3])
 	elseif kind == "released" then
 		self.election:released(words[2] .. " " .. words[3])
+	elseif kind == "resign" then
+		if words[2] == self.cfg.node then
+			self.host.log("asked to resign on " .. self.cfg.prefix .. ":events")
+			local ok, err = pcall(self.election.resign, self.election)
+			if not ok then self.host.log(err) end
+		end
 	elseif kind == "up" then
 		self.host.emit("node", "up", words[2], words[3] == "-" and "" or words[3])
 	elseif kind == "down" then

@@ -12,19 +12,40 @@ local p = ARGV[1]
 local function publish(text) redis.call('PUBLISH', p .. ':events', text) end
 local function owner_of(value) return string.match(value, '^(%S+)') end
 local function node_alive(node) return redis.call('EXISTS', p .. ':node:' .. node) == 1 end
+local function release_master(value)
+	if value == '' or redis.call('GET', p .. ':master') ~= value then return 0 end
+	redis.call('DEL', p .. ':master')
+	publish('released ' .. value)
+	return 1
+end
 ]==]
 
 local function script(body)
 	return PRELUDE .. body
 end
 
+-- Claim the master key.  The epoch issued is above `P:epoch` and every epoch
+-- the caller has seen.  When `P:epoch` is missing (a new cluster, or Redis
+-- lost its data) nobody may claim for one lease (`P:recovering`): a master
+-- of before the loss acts until its deadline, which is less than a lease
+-- away; `P:epoch` restarts from Redis's clock in ms, above any epoch issued
+-- before that no live node may have seen.
 -- ARGV: prefix, node, lease_ms, highest epoch the caller has seen.
--- -> {1, "<node> <epoch>"} when claimed, {0, current value} when taken.
+-- -> {1, "<node> <epoch>"} when claimed, {0, current value or false} when not.
 S.claim = script [==[
 local node, lease, seen = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local current = redis.call('GET', p .. ':master')
 if current then return {0, current} end
-local epoch = math.max(tonumber(redis.call('GET', p .. ':epoch') or '0'), seen) + 1
+if redis.call('EXISTS', p .. ':recovering') == 1 then return {0, false} end
+local stored = tonumber(redis.call('GET', p .. ':epoch') or '')
+if stored == nil then
+	local now = redis.call('TIME')
+	local floor = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+	redis.call('SET', p .. ':epoch', string.format('%d', math.max(floor, seen)))
+	redis.call('SET', p .. ':recovering', node, 'PX', lease)
+	return {0, false}
+end
+local epoch = math.max(stored, seen) + 1
 redis.call('SET', p .. ':epoch', string.format('%d', epoch))
 local value = node .. ' ' .. string.format('%d', epoch)
 redis.call('SET', p .. ':master', value, 'PX', lease)
@@ -99,6 +120,12 @@ return {redis.call('GET', p .. ':master'), redis.call('GET', p .. ':epoch'),
 	live('nodes', 'node'), live('names', 'name')}
 ]==]
 
+-- Release the master key if it is still "<node> <epoch>" (compare and delete).
+-- ARGV: prefix, master value.  -> 1 released, 0 not ours any more.
+S.release = script [==[
+return release_master(ARGV[2])
+]==]
+
 -- Take a name.  ARGV: prefix, name, node, addr, lease_ms.
 -- -> {1} taken, {0, holder value} held by another live node.
 S.register = script [==[
@@ -149,11 +176,8 @@ return 1
 -- may be empty), drop the listed names and the membership.
 -- ARGV: prefix, node, master value or "", then name, addr pairs.
 S.leave = script [==[
-local node, master = ARGV[2], ARGV[3]
-if master ~= '' and redis.call('GET', p .. ':master') == master then
-	redis.call('DEL', p .. ':master')
-	publish('released ' .. master)
-end
+local node = ARGV[2]
+release_master(ARGV[3])
 for i = 4, #ARGV, 2 do
 	local name, want = ARGV[i], node .. ' ' .. ARGV[i + 1]
 	if redis.call('GET', p .. ':name:' .. name) == want then

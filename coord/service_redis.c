@@ -4,7 +4,11 @@
  *
  * Start: parm is the Redis address ("host:port" or a unix socket path); when
  * empty the env key coord_redis is used.  coord_user, coord_password and
- * coord_db are read from the env too.
+ * coord_db are read from the env too.  When the env key coord_sentinels
+ * ("host:port,host:port,...") is set, the address is ignored: the driver
+ * follows the master named by coord_sentinel_master through those
+ * sentinels (Redis Sentinel), and a fail-over shows up to subscribers as
+ * "disconnected" then "connected" with the new master's address.
  *
  * Requests: a PTYPE_CLIENT message whose body is a RESP command, as made by
  * redis.format(...) (coord/lua_redis.c), optionally prefixed with "!<ms>\n"
@@ -324,6 +328,8 @@ int redisdrv_init(struct redisdrv *d, struct skynet_context *ctx, const char *pa
 	char err[256];
 	struct rd_config cfg = {
 		.address = parm && parm[0] ? parm : skynet_getenv("coord_redis"),
+		.sentinels = skynet_getenv("coord_sentinels"),
+		.sentinel_master = skynet_getenv("coord_sentinel_master"),
 		.user = skynet_getenv("coord_user"),
 		.password = skynet_getenv("coord_password"),
 		.db = env_int("coord_db"),
@@ -333,8 +339,9 @@ int redisdrv_init(struct redisdrv *d, struct skynet_context *ctx, const char *pa
 	};
 	d->ctx = ctx;
 	d->self = skynet_context_handle(ctx);
-	if (!cfg.address) {
-		skynet_error(ctx, "redisdrv: no redis address (give one, or set coord_redis)");
+	if (!cfg.address && !cfg.sentinels) {
+		skynet_error(ctx, "redisdrv: no redis address (give one, or set coord_redis "
+		             "or coord_sentinels)");
 		return 1;
 	}
 	d->rd = rd_create(&cfg, err, sizeof err);

@@ -7,6 +7,7 @@
 #include "mq.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,7 @@ static struct {
 	pthread_spinlock_t lock;
 	struct message_queue *head;
 	struct message_queue *tail;
+	atomic_int count; /* read without the lock by idle workers */
 } G;
 
 void skynet_mq_init(void)
@@ -51,6 +53,7 @@ void skynet_globalmq_push(struct message_queue *q)
 	else
 		G.head = q;
 	G.tail = q;
+	atomic_fetch_add_explicit(&G.count, 1, memory_order_relaxed);
 	pthread_spin_unlock(&G.lock);
 	skynet_worker_wakeup();
 }
@@ -64,6 +67,7 @@ struct message_queue *skynet_globalmq_pop(void)
 		if (G.head == NULL)
 			G.tail = NULL;
 		q->next = NULL;
+		atomic_fetch_sub_explicit(&G.count, 1, memory_order_relaxed);
 	}
 	pthread_spin_unlock(&G.lock);
 	return q;
@@ -71,10 +75,7 @@ struct message_queue *skynet_globalmq_pop(void)
 
 int skynet_globalmq_empty(void)
 {
-	pthread_spin_lock(&G.lock);
-	int empty = G.head == NULL;
-	pthread_spin_unlock(&G.lock);
-	return empty;
+	return atomic_load(&G.count) == 0;
 }
 
 struct message_queue *skynet_mq_create(uint32_t handle)

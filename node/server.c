@@ -12,6 +12,7 @@
 #include "monitor.h"
 #include "mq.h"
 #include "shutdown.h"
+#include "skynet_socket.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -263,11 +264,21 @@ static void dispatch_message(struct skynet_context *ctx,
 
 /* A message left in the queue of a service that is gone: a request gets an
  * error back so that its caller does not wait forever. */
+void skynet_message_free(struct skynet_message *msg)
+{
+	int type = (int)(msg->sz >> MESSAGE_TYPE_SHIFT);
+	if (type == PTYPE_SOCKET && msg->data) {
+		struct skynet_socket_message *sm = msg->data;
+		skynet_free(sm->buffer);
+	}
+	skynet_free(msg->data);
+}
+
 static void drop_message(struct skynet_message *msg, void *ud)
 {
 	uint32_t handle = *(uint32_t *)ud;
 	int type = (int)(msg->sz >> MESSAGE_TYPE_SHIFT);
-	skynet_free(msg->data);
+	skynet_message_free(msg);
 	if (msg->session != 0 && type != PTYPE_RESPONSE && type != PTYPE_ERROR &&
 	    msg->source != 0)
 		skynet_send(NULL, handle, msg->source, PTYPE_ERROR,
@@ -283,7 +294,7 @@ static void handle_one(struct skynet_context *ctx, struct skynet_monitor *sm,
 			     overload);
 	skynet_monitor_trigger(sm, msg->source, ctx->handle);
 	if (ctx->cb == NULL)
-		skynet_free(msg->data);
+		skynet_message_free(msg);
 	else
 		dispatch_message(ctx, msg);
 	skynet_monitor_trigger(sm, 0, 0);

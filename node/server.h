@@ -29,6 +29,8 @@ struct skynet_context *skynet_context_release(struct skynet_context *ctx);
  * failure the caller still owns msg->data. */
 int skynet_context_push(uint32_t handle, struct skynet_message *msg);
 int skynet_context_newsession(struct skynet_context *ctx);
+/* Frees a message that will not be delivered (socket data included). */
+void skynet_message_free(struct skynet_message *msg);
 int skynet_context_total(void);
 void skynet_context_endless(uint32_t handle);
 

@@ -15,6 +15,7 @@
 #include "skynet_socket.h"
 #include "timer.h"
 
+#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -22,31 +23,45 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define SPIN_BEFORE_SLEEP 2000
 #define SIGNAL_STOP SIGUSR2
 
+/* Idle workers sleep on a futex "eventcount": a sleeper reads the epoch,
+ * announces itself, checks for work once more and waits only while the
+ * epoch is unchanged; a waker bumps the epoch before waking.  No mutex, and
+ * no system call unless a worker really sleeps. */
 static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	atomic_uint epoch;
 	atomic_int sleeping;
 	atomic_bool quit;
-} W = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false };
+} W;
 
 struct worker_arg {
 	struct skynet_monitor *monitor;
 	int weight;
 };
 
+static void futex_wait(atomic_uint *word, unsigned expected)
+{
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+}
+
+static void futex_wake(atomic_uint *word, int count)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
+}
+
 /* The read-modify-write on `sleeping` (not a plain load) orders it with the
  * sleeper's increment: either the sleeper sees the queued work, or this
- * sees the sleeper and signals it. */
+ * sees the sleeper and wakes it. */
 void skynet_worker_wakeup(void)
 {
 	if (atomic_fetch_add(&W.sleeping, 0) > 0) {
-		pthread_mutex_lock(&W.lock);
-		pthread_cond_signal(&W.cond);
-		pthread_mutex_unlock(&W.lock);
+		atomic_fetch_add(&W.epoch, 1);
+		futex_wake(&W.epoch, 1);
 	}
 }
 
@@ -64,12 +79,11 @@ static void wait_for_work(void)
 {
 	if (spin_for_work())
 		return;
-	pthread_mutex_lock(&W.lock);
+	unsigned epoch = atomic_load(&W.epoch);
 	atomic_fetch_add(&W.sleeping, 1);
-	while (!atomic_load(&W.quit) && skynet_globalmq_empty())
-		pthread_cond_wait(&W.cond, &W.lock);
+	if (!atomic_load(&W.quit) && skynet_globalmq_empty())
+		futex_wait(&W.epoch, epoch);
 	atomic_fetch_sub(&W.sleeping, 1);
-	pthread_mutex_unlock(&W.lock);
 }
 
 static void *worker_main(void *p)
@@ -88,10 +102,9 @@ static void *worker_main(void *p)
 
 static void stop_workers(void)
 {
-	pthread_mutex_lock(&W.lock);
 	atomic_store(&W.quit, true);
-	pthread_cond_broadcast(&W.cond);
-	pthread_mutex_unlock(&W.lock);
+	atomic_fetch_add(&W.epoch, 1);
+	futex_wake(&W.epoch, INT32_MAX);
 }
 
 static void *socket_main(void *p)
@@ -200,7 +213,7 @@ static int launch(const char *cmdline)
 static void free_message(struct skynet_message *msg, void *ud)
 {
 	(void)ud;
-	skynet_free(msg->data);
+	skynet_message_free(msg);
 }
 
 /* Every service is gone, so every queue left is marked for release. */

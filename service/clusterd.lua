@@ -16,7 +16,9 @@
 --                                once with __nowaiting); a node set to false
 --                                with no sender yet fails.
 --   "listen", host, port, max -> address, port (port nil: host is this
---                                node's name in the table; returns name)
+--                                node's name in the table, else its
+--                                cluster_address if it is `nodename`, else
+--                                the resolver's answer; returns name)
 --   "reload", table | nil     merge a table, or read the file again
 --   "register", name, addr / "unregister", name / "queryname", name
 --   "proxy", node, name       -> a clusterproxy handle (one per node.name)
@@ -248,15 +250,25 @@ function command.update(_, node, address)
 	end
 end
 
+-- cluster_address when name is this node's nodename (cluster.open(name)
+-- without a static entry for it).
+local function own_cluster_address(name)
+	local address = skynet.getenv "cluster_address"
+	if name == skynet.getenv "nodename" and address and address ~= "" then
+		return address
+	end
+end
+
 function command.listen(source, host, port, maxclient)
 	local name
 	if port == nil then
 		name = host
-		local address = static[name]
+		local address = address_of(name)
 		if address == nil then
-			address = address_of(name)
+			address = own_cluster_address(name) or ask_resolver(name)
 		end
-		assert(address, name .. " is down")
+		assert(address, string.format("cluster.open(%q): the node is down or has no address (cluster "
+			.. "config, this node's cluster_address, the coordinator)", name))
 		host, port = string.match(address, "^(.*):(%d+)$")
 		assert(host, string.format("cluster node [%s]: address %s is not host:port", name, address))
 		host = host:match("^%[(.*)%]$") or host

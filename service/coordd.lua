@@ -3,7 +3,9 @@
 -- keeps the node's cache of global names and live nodes (fed only by backend
 -- events), answers skynet.coord requests from it, follows the services that
 -- own names so their names go when they exit, fans events out to watchers,
--- starts global unique services, and releases everything on shutdown.
+-- starts global unique services, tells clusterd the addresses of the nodes
+-- when the backend has a membership (clusterd's resolver hook), and releases
+-- everything on shutdown.
 
 local skynet = require "skynet"
 require "skynet.manager"
@@ -13,7 +15,9 @@ local BACKENDS = { ["local"] = true, redis = true, harbor = true }
 local EVENT_LOG_SIZE = 1024
 
 local node_name
+local backend_kind
 local backend
+local clusterd          -- set when this coordd is clusterd's address resolver
 local names = {}        -- name -> { node = , addr = }
 local nodes = {}        -- node name -> cluster address
 local owned = {}        -- local handle -> { name = true } (names it holds)
@@ -75,14 +79,32 @@ function apply.name(what, name, node, addr)
 	return true, cur.addr
 end
 
+-- A node's cluster address for clusterd: "host:port", or false when the node
+-- is down or publishes no address.
+local function cluster_address_of(node)
+	local address = nodes[node]
+	if address == nil or address == "" then
+		return false
+	end
+	return address
+end
+
+local function tell_clusterd(node)
+	if clusterd then
+		skynet.send(clusterd, "lua", "update", node, cluster_address_of(node))
+	end
+end
+
 local function emit(kind, what, a, b, e)
 	if kind == "node" then
 		if what == "up" then
 			if nodes[a] == b then return end
 			nodes[a] = b
+			tell_clusterd(a)
 		else
 			if nodes[a] == nil or a == node_name then return end
 			nodes[a] = nil
+			tell_clusterd(a)
 			for name, owner in pairs(names) do
 				if owner.node == a then
 					emit("name", "dropped", name, a, owner.addr)
@@ -270,6 +292,32 @@ function command.IS_MASTER()
 	return backend.is_master()
 end
 
+-- Hand the master role over (backends with an election only).
+function command.RESIGN()
+	if backend.resign == nil then
+		error(string.format("coordinator %s has no election: its master can't resign", backend_kind), 0)
+	end
+	return backend.resign()
+end
+
+-- This node's view, for the console's `coord` command.
+function command.VIEW()
+	local master, epoch = backend.master()
+	local my_epoch, left_ms = backend.is_master()
+	local held = {}
+	for name, addr in pairs(local_names()) do
+		held[name] = skynet.address(addr)
+	end
+	return {
+		backend = backend_kind,
+		node = node_name,
+		master = master and string.format("%s %d", master, epoch) or "none",
+		lease_left_ms = my_epoch and (left_ms or "unlimited") or "not master",
+		names = held,
+		nodes = command.NODES(),
+	}
+end
+
 function command.NODES()
 	local copy = {}
 	for name, address in pairs(nodes) do copy[name] = address end
@@ -365,8 +413,7 @@ end
 -- Start and stop
 ----------------------------------------------------------------------------
 
-local function load_backend()
-	local kind = skynet.getenv "coordinator" or "local"
+local function load_backend(kind)
 	if not BACKENDS[kind] then
 		error(string.format("config key `coordinator` is %q: use \"local\", \"redis\" or \"harbor\"", kind), 0)
 	end
@@ -386,7 +433,32 @@ local function load_backend()
 	}
 end
 
+-- Requests from clusterd (its resolver hook), answered without the ok flag.
+local cluster_request = {}
+
+function cluster_request.resolve(node)
+	if nodes[node] == nil then
+		return nil
+	end
+	return cluster_address_of(node)
+end
+
+-- With a membership that carries addresses, clusterd asks us for the nodes
+-- its static config does not name; push what is already known.
+local function become_cluster_resolver()
+	clusterd = skynet.uniqueservice "clusterd"
+	skynet.call(clusterd, "lua", "resolver", skynet.self())
+	for node in pairs(nodes) do
+		tell_clusterd(node)
+	end
+end
+
 local function dispatch(_, _, cmd, ...)
+	local hook = cluster_request[cmd]
+	if hook then
+		skynet.retpack(hook(...))
+		return
+	end
 	local f = command[cmd]
 	if f == nil then
 		skynet.retpack(false, "coordd: unknown command " .. tostring(cmd))
@@ -405,8 +477,16 @@ end
 
 skynet.start(function()
 	node_name = skynet.getenv "nodename" or "local"
-	backend = load_backend()
+	backend_kind = skynet.getenv "coordinator" or "local"
+	backend = load_backend(backend_kind)
 	skynet.dispatch("lua", dispatch)
+	if backend.cluster_addresses then
+		local ok, err = pcall(become_cluster_resolver)
+		if not ok then
+			clusterd = nil
+			skynet.error("coord: cluster calls by node name will need a cluster config: " .. tostring(err))
+		end
+	end
 	skynet.onshutdown(stop)
 	become_exit_monitor()
 	skynet.register ".coordd"

@@ -218,6 +218,14 @@ define("netstat", "List the sockets of the node", function()
 	return list
 end)
 
+define("coord", "This node's coordinator view: backend, master, lease, names, nodes", function()
+	local ok, view = call(".coordd", "lua", "VIEW")
+	if not ok then
+		error("coordd: " .. tostring(view), 0)
+	end
+	return view
+end)
+
 ----------------------------------------------------------------------------
 -- The connection loop
 ----------------------------------------------------------------------------

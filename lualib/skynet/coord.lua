@@ -94,6 +94,12 @@ function coord.fence()
 	return epoch
 end
 
+-- The master hands its role over (backends with an election): true if this
+-- node was the master and released it, false if it was not the master.
+function coord.resign()
+	return request "RESIGN"
+end
+
 function coord.nodes()
 	return request "NODES"
 end

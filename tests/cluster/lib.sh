@@ -5,7 +5,8 @@
 # EXIT trap by cl_init) kills every node and the redis-server.
 #
 #   cl_init                         temp dir, trap, counters
-#   node_start NAME [CONFIG_LINE...]   start a node (extra config lines appended)
+#   node_start NAME [CONFIG_LINE...]   start a node (extra config lines appended;
+#                                   cluster_address is a free port unless given)
 #   node_signal NAME SIG            send a signal (KILL, STOP, CONT, TERM)
 #   node_wait_exit NAME             wait (5 s max) for it to exit
 #   probe NAME COMMAND...           run a probe command, print its result
@@ -63,20 +64,32 @@ probe_dir = "$CL_DIR"
 coordinator = "redis"
 coord_redis = "$REDIS_ADDR"
 coord_lease_ms = ${CL_LEASE_MS:-1000}
-cluster_address = "127.0.0.1:$((20000 + RANDOM % 10000))"
+cluster_address = "127.0.0.1:$(redis_free_port)"
 EOF
 	local line
 	for line in "$@"; do echo "$line"; done
 }
 
+started_count() {
+	local n
+	n=$(grep -c "^PROBE node=$1 started" "$CL_DIR/$1.log" 2>/dev/null)
+	echo "${n:-0}"
+}
+
+# Waits (5 s max) for this run's start line: the log keeps earlier runs'.
 node_start() {
-	local name=$1
+	local name=$1 before i
 	shift
+	before=$(started_count "$name")
 	node_config "$name" "$@" >"$CL_DIR/$name.conf"
 	: >"$CL_DIR/$name.cmd"
 	"$SKYNODE" "$CL_DIR/$name.conf" >>"$CL_DIR/$name.log" 2>&1 &
 	NODE_PID[$name]=$!
-	wait_log "$name" "PROBE node=$name started" 5000
+	for i in $(seq 1 500); do
+		[ "$(started_count "$name")" -gt "$before" ] && return 0
+		sleep 0.01
+	done
+	return 1
 }
 
 node_signal() {

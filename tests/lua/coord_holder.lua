@@ -1,6 +1,7 @@
 -- coord_holder: a helper for the coordinator tests.  It answers "lua"
 -- requests: REGISTER name (registers itself under a global name), ECHO ...
--- (returns its arguments), EXIT (exits), and counts SEND messages (COUNT).
+-- (returns its arguments), WHERE (its node name), EXIT (exits), and counts
+-- SEND messages (COUNT).
 
 local skynet = require "skynet"
 local coord = require "skynet.coord"
@@ -14,6 +15,10 @@ end
 
 function command.ECHO(...)
 	return ...
+end
+
+function command.WHERE()
+	return skynet.getenv "nodename" or "local"
 end
 
 function command.SEND()

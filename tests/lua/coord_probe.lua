@@ -4,10 +4,19 @@
 -- and runs commands a test script appends to the file <probe_dir>/<n>.cmd,
 -- one per line: "<id> <command> <args...>", answering
 --   PROBE node=<n> id=<id> <result...>
--- Commands: master, register <name>, unregister <name>, query <name>, nodes.
+-- Commands: master, register <name>, unregister <name>, query <name>, nodes,
+-- addr <node> (its address in coord.nodes()), resign, lease (lease_left_ms
+-- of coordd's VIEW, what the console's `coord` prints), open (cluster.open of
+-- this node's name), who <node> (cluster.call to that node's probe, which
+-- answers its node name), hold <name> (a coord_holder registered as name),
+-- where <name> / send <name> / count <name> (coord.call / coord.send to the
+-- holder of name: its node, one SEND, its SEND count).
+-- The probe is also the local service .probe, answering "lua" WHO.
 
 local skynet = require "skynet"
+require "skynet.manager"
 local coord = require "skynet.coord"
+local cluster = require "skynet.cluster"
 
 local node = skynet.getenv "nodename"
 local command_file = skynet.getenv "probe_dir" .. "/" .. node .. ".cmd"
@@ -45,6 +54,46 @@ function command.nodes()
 	for name in pairs(coord.nodes()) do list[#list + 1] = name end
 	table.sort(list)
 	return table.concat(list, ",")
+end
+
+function command.addr(name)
+	return coord.nodes()[name] or "nil"
+end
+
+function command.lease()
+	local _, view = skynet.call(".coordd", "lua", "VIEW")
+	return view.lease_left_ms
+end
+
+function command.resign()
+	return coord.resign()
+end
+
+function command.open()
+	return cluster.open(node)
+end
+
+function command.who(name)
+	return cluster.call(name, ".probe", "WHO")
+end
+
+function command.hold(name)
+	local holder = skynet.newservice "coord_holder"
+	skynet.call(holder, "lua", "REGISTER", name)
+	return "held", skynet.address(holder)
+end
+
+function command.where(name)
+	return coord.call(name, "WHERE")
+end
+
+function command.send(name)
+	coord.send(name, "SEND")
+	return "sent"
+end
+
+function command.count(name)
+	return coord.call(name, "COUNT")
 end
 
 local function run(line)
@@ -85,6 +134,11 @@ local function poll_commands()
 end
 
 skynet.start(function()
+	skynet.dispatch("lua", function(_, _, cmd)
+		assert(cmd == "WHO", "coord_probe: unknown request")
+		skynet.retpack(node)
+	end)
+	skynet.register ".probe"
 	coord.watch(function(...) say("event", ...) end)
 	skynet.fork(poll_commands)
 	say("started")

@@ -5,6 +5,7 @@
 #include "redis_fixture.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -56,6 +57,12 @@ int redis_fixture_init(struct redis_fixture *f, int port, const char *const *ext
 	return 0;
 }
 
+static void exec_sentinel(const struct redis_fixture *f) {
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	execlp("redis-sentinel", "redis-sentinel", f->sentinel_conf, (char *)NULL);
+	_exit(127);
+}
+
 static void exec_server(const struct redis_fixture *f) {
 	char port[16], logfile[128];
 	const char *argv[32];
@@ -100,15 +107,18 @@ int redis_fixture_launch(struct redis_fixture *f) {
 	pid_t pid = fork();
 	if (pid < 0)
 		return -1;
-	if (pid == 0)
+	if (pid == 0) {
+		if (f->sentinel_conf[0])
+			exec_sentinel(f);
 		exec_server(f);
+	}
 	f->pid = pid;
 	for (int waited = 0; waited < READY_WAIT_MS; waited += 10) {
 		if (answers_ping(f->port))
 			return 0;
 		if (waitpid(pid, NULL, WNOHANG) == pid) {
 			f->pid = 0;
-			fprintf(stderr, "redis-server exited at start; see %s/redis.log\n", f->dir);
+			fprintf(stderr, "redis server exited at start; see %s/redis.log\n", f->dir);
 			return -1;
 		}
 		sleep_ms(10);
@@ -120,6 +130,25 @@ int redis_fixture_launch(struct redis_fixture *f) {
 
 int redis_fixture_start(struct redis_fixture *f, int port, const char *const *extra) {
 	if (redis_fixture_init(f, port, extra) < 0)
+		return -1;
+	return redis_fixture_launch(f);
+}
+
+int redis_fixture_start_sentinel(struct redis_fixture *f, const char *name, int master_port,
+                                 int quorum) {
+	if (redis_fixture_init(f, 0, NULL) < 0)
+		return -1;
+	snprintf(f->sentinel_conf, sizeof f->sentinel_conf, "%s/sentinel.conf", f->dir);
+	FILE *conf = fopen(f->sentinel_conf, "w");
+	if (!conf)
+		return -1;
+	fprintf(conf,
+	        "port %d\nbind 127.0.0.1\ndir %s\nlogfile %s/redis.log\n"
+	        "sentinel monitor %s 127.0.0.1 %d %d\n"
+	        "sentinel down-after-milliseconds %s 500\n"
+	        "sentinel failover-timeout %s 2000\n",
+	        f->port, f->dir, f->dir, name, master_port, quorum, name, name);
+	if (fclose(conf) != 0)
 		return -1;
 	return redis_fixture_launch(f);
 }
@@ -141,13 +170,19 @@ void redis_fixture_kill(struct redis_fixture *f) {
 	f->pid = 0;
 }
 
+/* The folder holds only files the server made (socket, log, configs). */
 static void remove_folder(const char *dir) {
-	const char *names[] = { "redis.sock", "redis.log", "dump.rdb" };
-	char path[192];
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[384];
+	while (d && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
 		unlink(path);
 	}
+	if (d)
+		closedir(d);
 	rmdir(dir);
 }
 

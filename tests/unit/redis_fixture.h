@@ -4,7 +4,8 @@
  * Starts redis-server on a free loopback port (or a given one) and on a unix
  * socket, both inside a fresh temporary folder, with persistence off.  The
  * server dies with the test process (PR_SET_PDEATHSIG), and every wait here
- * is bounded.
+ * is bounded.  The same fixture runs a redis-sentinel instead when started
+ * with redis_fixture_start_sentinel.
  */
 #ifndef REDIS_FIXTURE_H
 #define REDIS_FIXTURE_H
@@ -21,6 +22,7 @@ struct redis_fixture {
 	char unix_path[128];          /* dir/redis.sock */
 	char address[32];             /* "127.0.0.1:port" */
 	const char *extra[REDIS_FIXTURE_MAX_ARGS + 1]; /* extra redis-server arguments */
+	char sentinel_conf[128];      /* dir/sentinel.conf for a sentinel, else "" */
 };
 
 /* A loopback port that was free a moment ago. */
@@ -33,6 +35,11 @@ int redis_fixture_init(struct redis_fixture *f, int port, const char *const *ext
 int redis_fixture_launch(struct redis_fixture *f);
 /* init + launch. */
 int redis_fixture_start(struct redis_fixture *f, int port, const char *const *extra);
+/* Start a redis-sentinel on a free port, monitoring the master called name
+ * at 127.0.0.1:master_port with this quorum (down after 500 ms, fail-over
+ * timeout 2000 ms); waits until it answers.  0 on success. */
+int redis_fixture_start_sentinel(struct redis_fixture *f, const char *name, int master_port,
+                                 int quorum);
 /* SIGKILL the server and reap it (the folder stays, so launch again works). */
 void redis_fixture_kill(struct redis_fixture *f);
 /* Send sig (e.g. SIGSTOP/SIGCONT) to the server. */
