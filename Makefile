@@ -47,6 +47,7 @@ UNIT_HELPERS := $(patsubst %.c,$(BUILD)/%.o,\
 	$(filter-out $(wildcard tests/unit/test_*.c),$(wildcard tests/unit/*.c)))
 
 .PHONY: all deps test test-run bench demo clean fuzz
+.SECONDARY:
 
 all: $(BUILD)/skynode $(BUILD)/skynode-ctl
 ifeq ($(SANITIZE),)

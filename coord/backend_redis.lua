@@ -45,6 +45,15 @@ local function candidate(host)
 	config_error("coord_candidate", string.format("must be true or false, not %q", text))
 end
 
+-- What the driver connects to, for the logs: coord_redis, or (with
+-- coord_sentinels, where the driver asks Sentinel) the master's name.
+local function redis_target(host)
+	if host.getenv "coord_sentinels" == nil then
+		return word(host, "coord_redis")
+	end
+	return "sentinel-master:" .. word(host, "coord_sentinel_master")
+end
+
 local function read_config(host)
 	local node = host.getenv "nodename"
 	if node == nil then
@@ -52,7 +61,7 @@ local function read_config(host)
 	end
 	return {
 		node = word(host, "nodename"),
-		redis = word(host, "coord_redis"),
+		redis = redis_target(host),
 		prefix = word(host, "coord_prefix", "skynode"),
 		lease_ms = lease_ms(host),
 		candidate = candidate(host),

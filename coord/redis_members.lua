@@ -1,8 +1,10 @@
 -- redis_members: membership and global names for the Redis coordinator
 -- backend.  One heartbeat script per interval renews this node's membership
--- and every name it holds (whatever their number) and returns the live nodes
--- and the master; a snapshot re-reads the whole state after each (re)connect.
--- register / unregister / lookup / leave are single scripts or commands.
+-- (its names live as long as it does, so they are not sent) and returns the
+-- live nodes and the master; when it reports the membership was missing, and
+-- after each (re)connect, the node re-announces all its names in one script,
+-- then a snapshot re-reads the whole state.  register / unregister / lookup /
+-- leave are single scripts.
 
 local skynet = require "skynet"
 local scripts = require "redis_scripts"
@@ -22,6 +24,7 @@ function members.new(cfg, host, link, election)
 		value = (cfg.address ~= "" and cfg.address or "-") .. " " .. math.floor(skynet.time() * 1000),
 		every_ms = math.max(cfg.lease_ms // 6, 50),
 		greeted = false,
+		announce_due = false,
 		running = true,
 	}, members)
 end
@@ -52,19 +55,39 @@ local function node_map(flat)
 	return map
 end
 
+-- Renew the membership; re-announce the names when Redis did not have it,
+-- or when an announce is due (a reconnect, a heartbeat or announce that got
+-- no answer: Redis may have run it and reported "fresh" to nobody).
 function members:heartbeat()
 	local cfg = self.cfg
 	local reply = self.link:script(math.min(TIMEOUT_MS, cfg.lease_ms // 3), scripts.heartbeat,
-		with_local_names(self.host, { cfg.prefix, cfg.node, self.value, cfg.lease_ms }))
-	if type(reply) ~= "table" or not self.running then return end
-	local lost, nodes, master, epoch = reply[1], reply[2], reply[3], reply[4]
-	for i = 1, #lost, 2 do
-		local node, addr = split(lost[i + 1])
-		self.host.lost(lost[i], node, tonumber(addr))
+		cfg.prefix, cfg.node, self.value, cfg.lease_ms)
+	if not self.running then return end
+	if type(reply) ~= "table" then
+		self.announce_due = true
+		return
+	end
+	local fresh, nodes, master, epoch = reply[1], reply[2], reply[3], reply[4]
+	if fresh == 1 or self.announce_due then
+		self.announce_due = not self:announce()
 	end
 	self.host.sync("node", node_map(nodes))
 	self.election:see_epoch(epoch)
 	self.election:observe(master or nil)
+end
+
+-- Re-announce every name of this node; report those another node took.
+-- true when Redis answered.
+function members:announce()
+	local cfg = self.cfg
+	local lost = self.link:script(TIMEOUT_MS, scripts.announce,
+		with_local_names(self.host, { cfg.prefix, cfg.node }))
+	if type(lost) ~= "table" then return false end
+	for i = 1, #lost, 2 do
+		local node, addr = split(lost[i + 1])
+		self.host.lost(lost[i], node, tonumber(addr))
+	end
+	return true
 end
 
 function members:snapshot()
@@ -86,13 +109,15 @@ function members:snapshot()
 end
 
 -- After every (re)connect: forget names of an earlier run of this node (first
--- time only), re-announce ourselves, then re-read everything.
+-- time only), re-announce ourselves and our names (a Sentinel fail-over may
+-- have lost some while keeping the membership), then re-read everything.
 function members:resync()
 	if not self.greeted then
 		local ok = self.link:script(TIMEOUT_MS, scripts.hello,
 			with_local_names(self.host, { self.cfg.prefix, self.cfg.node }))
 		self.greeted = ok ~= nil
 	end
+	self.announce_due = true
 	self:heartbeat()
 	self:snapshot()
 end
@@ -106,14 +131,16 @@ end
 
 function members:register(name, addr)
 	local cfg = self.cfg
-	local reply, err = self.link:script(TIMEOUT_MS, scripts.register, cfg.prefix, name, cfg.node, addr,
-		cfg.lease_ms)
+	local reply, err = self.link:script(TIMEOUT_MS, scripts.register, cfg.prefix, name, cfg.node, addr)
 	if reply == nil then
 		error(string.format("can't register %q: redis: %s", name, tostring(err)), 0)
 	end
 	if reply[1] == 0 then
 		local node, holder = split(reply[2])
 		error(string.format("name %q is held by node %s (:%08x)", name, node, tonumber(holder)), 0)
+	end
+	if reply[2] == 0 then
+		self:heartbeat()   -- not a member yet (or any more): join, announcing the name
 	end
 end
 
@@ -126,7 +153,7 @@ function members:unregister(name, addr)
 end
 
 function members:lookup(name)
-	local value = self.link:command(TIMEOUT_MS, "GET", self.cfg.prefix .. ":name:" .. name)
+	local value = self.link:script(TIMEOUT_MS, scripts.lookup, self.cfg.prefix, name)
 	if type(value) == "string" then
 		local node, addr = split(value)
 		return node, tonumber(addr)
@@ -136,9 +163,7 @@ end
 -- The node stops: release the master value given (or ""), names, membership.
 function members:leave(master_value)
 	self.running = false
-	local cfg = self.cfg
-	return self.link:script(300, scripts.leave,
-		with_local_names(self.host, { cfg.prefix, cfg.node, master_value }))
+	return self.link:script(300, scripts.leave, self.cfg.prefix, self.cfg.node, master_value)
 end
 
 -- One message of the events channel.

@@ -37,7 +37,10 @@
 #define RESIGN_WAIT_MS 5000
 
 struct options {
-	char redis[256];
+	char redis[256];        /* --redis, or the address found at connect time */
+	char config_redis[256]; /* coord_redis of -c CONFIG */
+	char sentinels[512];
+	char sentinel_master[128];
 	char prefix[128];
 	char user[128];
 	char password[256];
@@ -95,8 +98,10 @@ static void usage(FILE *out)
 	      "                  cleanly; waits until another node is master\n"
 	      "  watch           print coordinator events until interrupted\n"
 	      "\n"
-	      "-c CONFIG reads coord_redis, coord_prefix, coord_user, coord_password\n"
-	      "and coord_db from a node's config file; options given after it win.\n"
+	      "-c CONFIG reads coord_redis, coord_prefix, coord_user, coord_password,\n"
+	      "coord_db, coord_sentinels and coord_sentinel_master from a node's\n"
+	      "config file (with sentinels and no --redis, it asks them for the\n"
+	      "current master); options given after it win.\n"
 	      "--json prints one JSON object per line.\n"
 	      "Exit status: 0 done, 1 usage or command failed, 2 Redis unreachable.\n",
 	      out);
@@ -124,7 +129,7 @@ static void config_key(void *ud, const char *key, const char *value)
 {
 	struct options *o = ud;
 	if (strcmp(key, "coord_redis") == 0)
-		copy_option(o->redis, sizeof o->redis, key, value);
+		copy_option(o->config_redis, sizeof o->config_redis, key, value);
 	else if (strcmp(key, "coord_prefix") == 0)
 		copy_option(o->prefix, sizeof o->prefix, key, value);
 	else if (strcmp(key, "coord_user") == 0)
@@ -133,6 +138,10 @@ static void config_key(void *ud, const char *key, const char *value)
 		copy_option(o->password, sizeof o->password, key, value);
 	else if (strcmp(key, "coord_db") == 0)
 		set_db(o, key, value);
+	else if (strcmp(key, "coord_sentinels") == 0)
+		copy_option(o->sentinels, sizeof o->sentinels, key, value);
+	else if (strcmp(key, "coord_sentinel_master") == 0)
+		copy_option(o->sentinel_master, sizeof o->sentinel_master, key, value);
 }
 
 static void load_config(struct options *o, const char *path)
@@ -180,9 +189,9 @@ static void parse_args(struct options *o, int argc, char **argv)
 	o->arg = i < argc ? argv[i++] : NULL;
 	if (i < argc)
 		fail(EXIT_USAGE, "unexpected argument \"%s\" (see skynode-ctl -h)", argv[i]);
-	if (o->redis[0] == '\0')
+	if (!o->redis[0] && !o->config_redis[0] && !o->sentinels[0])
 		fail(EXIT_USAGE, "no Redis address: give --redis HOST:PORT or -c CONFIG "
-		     "with coord_redis");
+		     "with coord_redis or coord_sentinels");
 }
 
 /* -------------------------------------------------------------- redis */
@@ -223,9 +232,52 @@ static redisReply *run(redisContext *c, const char *fmt, ...)
 	return r;
 }
 
-static redisContext *connect_redis(const struct options *o)
+/* Asks one sentinel for the master's address; 0 and fills out on success. */
+static int ask_sentinel(const char *sentinel, const char *master, char *out, size_t size)
+{
+	redisContext *c = open_link(sentinel);
+	redisReply *r = NULL;
+	int found = 0;
+	if (c && !c->err) {
+		redisSetTimeout(c, ms_to_timeval(COMMAND_TIMEOUT_MS));
+		r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", master);
+	}
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+		snprintf(out, size, "%s:%s", r->element[0]->str, r->element[1]->str);
+		found = 1;
+	}
+	if (r)
+		freeReplyObject(r);
+	if (c)
+		redisFree(c);
+	return found ? 0 : -1;
+}
+
+/* The address to use: --redis; else, with coord_sentinels, the current
+ * master from the first sentinel that knows it (as a node does); else
+ * coord_redis. */
+static void choose_address(struct options *o)
+{
+	char list[sizeof o->sentinels];
+	if (o->redis[0])
+		return;
+	if (o->sentinels[0] == '\0') {
+		memcpy(o->redis, o->config_redis, sizeof o->redis);
+		return;
+	}
+	if (o->sentinel_master[0] == '\0')
+		fail(EXIT_USAGE, "coord_sentinels needs coord_sentinel_master");
+	memcpy(list, o->sentinels, sizeof list);
+	for (char *save, *s = strtok_r(list, ",", &save); s; s = strtok_r(NULL, ",", &save))
+		if (ask_sentinel(s, o->sentinel_master, o->redis, sizeof o->redis) == 0)
+			return;
+	fail(EXIT_REDIS, "no sentinel of %s knows master %s", o->sentinels, o->sentinel_master);
+}
+
+static redisContext *connect_redis(struct options *o)
 {
 	redisContext *c;
+	choose_address(o);
 	redis_address = o->redis;
 	c = open_link(o->redis);
 	if (c == NULL)
@@ -325,12 +377,30 @@ static struct node_row *read_nodes(redisContext *c, const char *prefix, size_t *
 	return rows;
 }
 
+static void free_nodes(struct node_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(rows[i].name);
+		free(rows[i].address);
+	}
+	free(rows);
+}
+
+/* Whether node is among the live nodes (sorted by name). */
+static int is_live_node(const struct node_row *nodes, size_t n, const char *node)
+{
+	struct node_row key = {.name = (char *)node};
+	return bsearch(&key, nodes, n, sizeof *nodes, by_node_name) != NULL;
+}
+
 /* Live names matching pattern (NULL: all), sorted.  A name value is
- * "<node> <handle in decimal>". */
+ * "<node> <handle in decimal>"; its key has no lease of its own, so a name
+ * counts only while its node's membership key lives. */
 static struct name_row *read_names(redisContext *c, const char *prefix, const char *pattern,
                                    size_t *count)
 {
-	size_t n, live = 0;
+	size_t n, n_nodes, live = 0;
+	struct node_row *nodes = read_nodes(c, prefix, &n_nodes);
 	char **names = members_of(c, prefix, "names", &n);
 	redisReply **values = pipeline(c, "GET %s:name:%s", prefix, names, n);
 	struct name_row *rows = calloc(n ? n : 1, sizeof *rows);
@@ -339,6 +409,7 @@ static struct name_row *read_names(redisContext *c, const char *prefix, const ch
 		long long addr = 0;
 		if (values[i]->type == REDIS_REPLY_STRING &&
 		    sscanf(values[i]->str, "%255s %lld", node, &addr) >= 1 &&
+		    is_live_node(nodes, n_nodes, node) &&
 		    (pattern == NULL || fnmatch(pattern, names[i], 0) == 0)) {
 			rows[live].name = strdup(names[i]);
 			rows[live].node = strdup(node);
@@ -349,18 +420,10 @@ static struct name_row *read_names(redisContext *c, const char *prefix, const ch
 	}
 	free(values);
 	free_strings(names, n);
+	free_nodes(nodes, n_nodes);
 	qsort(rows, live, sizeof *rows, by_name);
 	*count = live;
 	return rows;
-}
-
-static void free_nodes(struct node_row *rows, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(rows[i].name);
-		free(rows[i].address);
-	}
-	free(rows);
 }
 
 static void free_names(struct name_row *rows, size_t n)

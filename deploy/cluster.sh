@@ -11,6 +11,7 @@
 # SKYNODE_CTL override the binaries (default: the ones in the checkout).
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/deploy/lib.sh"
 SKYNODE=${SKYNODE:-$root/skynode}
 SKYNODE_CTL=${SKYNODE_CTL:-$root/skynode-ctl}
 run_dir=${SKYNODE_RUN:-/tmp/skynode-cluster-$(id -un)}
@@ -26,15 +27,6 @@ action=$1 count=$2 redis=$3
 
 pid_of() { cat "$run_dir/$1.pid" 2>/dev/null; }
 running() { local pid; pid=$(pid_of "$1") && kill -0 "$pid" 2>/dev/null; }
-
-# A TCP port on loopback that nothing listens on.
-free_port() {
-	local port
-	while :; do
-		port=$((20000 + RANDOM % 20000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-	done
-}
 
 start_node() {
 	local name=$1 log=$run_dir/$1.log

@@ -11,6 +11,7 @@
 # build step is skipped), DEMO_KEEP=1 keeps the temp dir with the logs.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/deploy/lib.sh"
 LEASE_MS=1000
 work=$(mktemp -d /tmp/skynode-demo.XXXXXX)
 declare -A node_pid
@@ -63,15 +64,6 @@ wait_for() {
 		sleep 0.02
 	done
 	return 1
-}
-
-# A TCP port on loopback that nothing listens on.
-free_port() {
-	local port
-	while :; do
-		port=$((20000 + RANDOM % 20000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-	done
 }
 
 build() {

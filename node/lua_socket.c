@@ -377,6 +377,35 @@ ID_COMMAND(lpause, skynet_socket_pause)
 ID_COMMAND(lnodelay, skynet_socket_nodelay)
 ID_COMMAND(lkeepalive, skynet_socket_keepalive)
 
+/* The strings of the table at index, joined into one new heap buffer
+ * (copied once, straight into it). */
+static void *join_table(lua_State *L, int index, size_t *sz) {
+	lua_Integer n = luaL_len(L, index);
+	size_t total = 0;
+	for (lua_Integer i = 1; i <= n; i++) {
+		size_t len;
+		int type = lua_rawgeti(L, index, i);
+		if (type != LUA_TSTRING && type != LUA_TNUMBER)
+			luaL_error(L, "socket data: item %d of the table is a %s, not "
+			              "a string", (int)i, luaL_typename(L, -1));
+		lua_tolstring(L, -1, &len);
+		lua_pop(L, 1);
+		total += len;
+	}
+	char *joined = skynet_malloc(total > 0 ? total : 1);
+	size_t at = 0;
+	for (lua_Integer i = 1; i <= n; i++) {
+		size_t len;
+		lua_rawgeti(L, index, i);
+		const char *piece = lua_tolstring(L, -1, &len);
+		memcpy(joined + at, piece, len);
+		at += len;
+		lua_pop(L, 1);
+	}
+	*sz = total;
+	return joined;
+}
+
 /* The data argument at index: sets ptr, sz and the COPY flag when the
  * bytes stay Lua's (a table is joined into a new heap buffer). */
 static void send_data(lua_State *L, int index, const void **ptr, size_t *sz,
@@ -396,22 +425,9 @@ static void send_data(lua_State *L, int index, const void **ptr, size_t *sz,
 		                              (lua_Integer)lua_rawlen(L, index));
 		*flags |= SKYNET_SOCKET_SEND_COPY;
 		return;
-	case LUA_TTABLE: {
-		luaL_Buffer b;
-		luaL_buffinit(L, &b);
-		lua_Integer n = luaL_len(L, index);
-		for (lua_Integer i = 1; i <= n; i++) {
-			lua_geti(L, index, i);
-			luaL_addvalue(&b);
-		}
-		luaL_pushresult(&b);
-		const char *joined = lua_tolstring(L, -1, sz);
-		void *copy = skynet_malloc(*sz);
-		memcpy(copy, joined, *sz);
-		lua_pop(L, 1);
-		*ptr = copy;
+	case LUA_TTABLE:
+		*ptr = join_table(L, index, sz);
 		return;
-	}
 	default:
 		luaL_error(L, "socket data must be a string, a table of strings or "
 		              "msg, sz (got %s)",

@@ -23,6 +23,7 @@
 
 struct snlua {
 	lua_State *L;
+	_Atomic(lua_State *) running; /* the coroutine running now, for signal 0 */
 	struct skynet_context *ctx;
 	size_t mem;
 	size_t mem_report;
@@ -80,12 +81,16 @@ static void break_loop(lua_State *L, lua_Debug *ar)
 	luaL_error(L, "interrupted by signal 0 (endless loop?)");
 }
 
+/* Signal 0 (from the debug console, after the monitor reported an endless
+ * loop) raises an error in whatever coroutine runs now, at its next
+ * instruction.  Lua allows setting a hook from outside the running thread. */
 void snlua_signal(void *p, int sig)
 {
 	struct snlua *l = p;
-	if (sig == 0 && l->L)
-		lua_sethook(l->L, break_loop, LUA_MASKCOUNT, 1);
-	else if (sig == 1)
+	if (sig == 0 && l->L) {
+		lua_State *running = atomic_load(&l->running);
+		lua_sethook(running ? running : l->L, break_loop, LUA_MASKCOUNT, 1);
+	} else if (sig == 1)
 		skynet_error(l->ctx, "current memory %.3fK", (double)l->mem / 1024);
 }
 
@@ -184,6 +189,29 @@ static int load_service(lua_State *L, char *args)
 	return lua_pcall(L, argc - 1, 0, 1) == LUA_OK ? 0 : -1;
 }
 
+/* coroutine.resume, recording which coroutine runs (see snlua_signal). */
+static int tracked_resume(lua_State *L)
+{
+	struct snlua *l = lua_touserdata(L, lua_upvalueindex(1));
+	lua_State *co = lua_tothread(L, 1);
+	lua_State *outer = atomic_exchange(&l->running, co);
+	lua_pushvalue(L, lua_upvalueindex(2));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	atomic_store(&l->running, outer);
+	return lua_gettop(L);
+}
+
+static void track_coroutines(lua_State *L, struct snlua *l)
+{
+	lua_getglobal(L, "coroutine");
+	lua_pushlightuserdata(L, l);
+	lua_getfield(L, -2, "resume");
+	lua_pushcclosure(L, tracked_resume, 2);
+	lua_setfield(L, -2, "resume");
+	lua_pop(L, 1);
+}
+
 static lua_State *new_state(struct snlua *l)
 {
 	lua_State *L = lua_newstate(account, l);
@@ -191,6 +219,7 @@ static lua_State *new_state(struct snlua *l)
 		return NULL;
 	lua_gc(L, LUA_GCGEN, 0, 0);
 	luaL_openlibs(L);
+	track_coroutines(L, l);
 	lua_pushlightuserdata(L, l->ctx);
 	lua_setfield(L, LUA_REGISTRYINDEX, "skynet_context");
 	skynet_preload_modules(L);

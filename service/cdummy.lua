@@ -9,47 +9,21 @@
 local skynet = require "skynet"
 require "skynet.manager"
 
-local names = {}          -- global name -> handle
-local name_waiters = {}   -- global name -> response closures
+local globalnames = require "skynet.globalnames"
+
+local names = globalnames.new()
 local harbor_service
 
 local command = {}
 
 function command.REGISTER(name, handle)
-	if names[name] and names[name] ~= handle then
-		skynet.error(string.format("global name %s moves from :%08x to :%08x", name, names[name], handle))
-	end
-	names[name] = handle
-	local waiters = name_waiters[name]
-	name_waiters[name] = nil
-	for _, response in ipairs(waiters or {}) do
-		response(true, handle)
-	end
+	names:note_move(name, handle)
+	names:set(name, handle)
 	skynet.redirect(harbor_service, handle, "harbor", 0, "N " .. name)
 end
 
 function command.QUERYNAME(name, timeout)
-	if name:sub(1, 1) == "." then
-		return skynet.ret(skynet.pack(skynet.localname(name)))
-	end
-	if names[name] then
-		return skynet.ret(skynet.pack(names[name]))
-	end
-	local response = skynet.response()
-	local waiters = name_waiters[name] or {}
-	name_waiters[name] = waiters
-	table.insert(waiters, response)
-	if timeout then
-		skynet.timeout(timeout, function()
-			for i, r in ipairs(waiters) do
-				if r == response then
-					table.remove(waiters, i)
-					response(true, nil)
-					return
-				end
-			end
-		end)
-	end
+	names:query(name, timeout)
 end
 
 function command.LINK()
@@ -70,7 +44,7 @@ function command.PEERS()
 end
 
 function command.NAMES()
-	skynet.ret(skynet.pack(names))
+	skynet.ret(skynet.pack(names.handles))
 end
 
 skynet.register_protocol {

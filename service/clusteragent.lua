@@ -1,20 +1,24 @@
 -- clusteragent: serves the requests of one accepted cluster connection
--- (spec/cluster-protocol.md §6–7).  clusterd starts it with its own
--- address, the gate's and the connection's fd; the gate then forwards the
--- connection's packets here as "client" messages.
+-- (spec/cluster-protocol.md §6–7).  clusterd accepts the connection and
+-- starts this service with its own address and the connection's id; the
+-- agent then owns the socket: it reads it, cuts the bytes into packets
+-- with skynet.netpack and writes the replies itself (no gate in between).
 --
--- Each request runs in its own task, so replies may leave out of order.
--- A malformed packet (bad type, bad size, a large request whose pieces
--- outgrow its announced size) is logged and the connection is closed.
--- Lua requests from clusterd: "namechange" (forget cached @names), "exit".
+-- Each call runs in its own task, so replies may leave out of order; pushes
+-- are delivered in the order they came.  A malformed packet (bad type, bad
+-- size, a large request whose pieces outgrow its announced size) is logged
+-- and the connection is closed.  When the connection ends the agent tells
+-- clusterd ("agentgone", fd) and exits.
+-- Lua requests from clusterd: "namechange" (forget cached @names).
 
 local skynet = require "skynet"
 local core = require "skynet.core"
 local driver = require "skynet.socketdriver"
+local netpack = require "skynet.netpack"
 local cluster = require "skynet.cluster.core"
 
-local clusterd, gate, fd = ...
-clusterd, gate, fd = tonumber(clusterd), tonumber(gate), tonumber(fd)
+local clusterd, fd = ...
+clusterd, fd = tonumber(clusterd), tonumber(fd)
 
 local unpackrequest = cluster.unpackrequest
 local packresponse = cluster.packresponse
@@ -25,12 +29,40 @@ local name_cache = {}     -- "@name" -> handle
 local name_lookup = {}    -- "@name" -> tasks waiting for a lookup in progress
 local closing = false
 
+-- Small replies made while more messages wait in the queue are gathered
+-- and written together once the queue has been worked through.
+local gathered = {}
+local flush_due = false
+
+local function flush()
+	if #gathered > 0 then
+		driver.send(fd, gathered)
+		gathered = {}
+	end
+end
+
+local function flush_later()
+	skynet.yield() -- behind the messages queued now
+	flush_due = false
+	flush()
+end
+
 local function reply(session, ok, msg, sz)
 	local packet = packresponse(session, ok, msg, sz)
 	if type(packet) == "table" then
+		flush()
 		driver.lsend(fd, packet)
+		return
+	end
+	gathered[#gathered + 1] = packet
+	if flush_due then
+		return
+	end
+	if skynet.mqlen() > 0 then
+		flush_due = true
+		skynet.fork(flush_later)
 	else
-		driver.send(fd, packet)
+		flush()
 	end
 end
 
@@ -38,7 +70,7 @@ local function malformed(err)
 	if not closing then
 		closing = true
 		skynet.error(string.format("cluster: closing connection %d: %s", fd, tostring(err)))
-		skynet.send(gate, "lua", "kick", fd)
+		driver.close(fd)
 	end
 end
 
@@ -112,6 +144,11 @@ local function discard(body, sz)
 	end
 end
 
+-- While packets that came together in one read are worked through (a
+-- count: a loop may wait for a name lookup), a call gets its own task so
+-- that the packets after it are not held up.
+local batch_loops = 0
+
 local function serve(addr, session, body, sz, push, tag)
 	if addr == 0 then
 		serve_query(session, body, sz)
@@ -124,6 +161,8 @@ local function serve(addr, session, body, sz, push, tag)
 	end
 	if push then
 		skynet.rawsend(target, "lua", body, sz)
+	elseif batch_loops > 0 then
+		skynet.fork(serve_call, target, session, body, sz, tag)
 	else
 		serve_call(target, session, body, sz, tag)
 	end
@@ -182,20 +221,71 @@ local function handle_packet(msg, sz)
 	dispatch(unpackrequest(msg, sz))
 end
 
-skynet.register_protocol {
-	name = "client",
-	id = skynet.PTYPE_CLIENT,
-	unpack = function(msg, sz)
-		return msg, sz
-	end,
-	dispatch = function(_, _, msg, sz)
-		skynet.ignoreret() -- the session is the fd: nothing to answer
-		if closing then
-			return
-		end
+-- One packet (msg, sz: a heap buffer from netpack, freed here).
+local function on_packet(msg, sz)
+	if not closing then
 		local ok, err = pcall(handle_packet, msg, sz)
 		if not ok then
 			malformed(err)
+		end
+	end
+	skynet.trash(msg, sz)
+end
+
+local queue -- netpack's packet queue for the socket
+
+-- The connection ended (or only the peer's side: close ours too).
+local function gone()
+	driver.close(fd)
+	netpack.clear(queue)
+	skynet.send(clusterd, "lua", "agentgone", fd)
+	skynet.exit()
+end
+
+local socket_event = {}
+
+function socket_event.data(_, msg, sz)
+	on_packet(msg, sz)
+end
+
+function socket_event.more()
+	batch_loops = batch_loops + 1
+	while true do
+		local _, msg, sz = netpack.pop(queue)
+		if msg == nil then
+			break
+		end
+		on_packet(msg, sz)
+	end
+	batch_loops = batch_loops - 1
+end
+
+function socket_event.close()
+	gone()
+end
+
+function socket_event.error(_, text)
+	if not closing then
+		skynet.error(string.format("cluster: connection %d failed: %s", fd, tostring(text)))
+	end
+	gone()
+end
+
+function socket_event.warning(_, size)
+	skynet.error(string.format("cluster: connection %d has %d KiB waiting to be sent", fd, size))
+end
+
+skynet.register_protocol {
+	name = "socket",
+	id = skynet.PTYPE_SOCKET,
+	unpack = function(msg, sz)
+		return netpack.filter(queue, msg, sz)
+	end,
+	dispatch = function(_, _, q, event, ...)
+		queue = q
+		local f = event and socket_event[event]
+		if f then
+			f(...)
 		end
 	end,
 }
@@ -206,10 +296,6 @@ function command.namechange()
 	name_cache = {}
 end
 
-function command.exit()
-	skynet.exit()
-end
-
 skynet.start(function()
 	skynet.dispatch("lua", function(_, _, cmd, ...)
 		local f = command[cmd]
@@ -217,5 +303,5 @@ skynet.start(function()
 			f(...)
 		end
 	end)
-	skynet.call(gate, "lua", "forward", fd)
+	driver.start(fd)
 end)

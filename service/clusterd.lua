@@ -6,8 +6,8 @@
 --     environment) and from reloads;
 --   * one clustersender per remote node name (created on first use, kept
 --     for the life of the process, told when the node's address changes);
---   * the listening gates (cluster.open) and one clusteragent per accepted
---     connection;
+--   * the listening sockets (cluster.open) and one clusteragent per
+--     accepted connection (the agent owns and reads its socket);
 --   * the cluster name registry (cluster.register, "@name" addresses).
 --
 -- Lua requests:
@@ -22,7 +22,7 @@
 --   "reload", table | nil     merge a table, or read the file again
 --   "register", name, addr / "unregister", name / "queryname", name
 --   "proxy", node, name       -> a clusterproxy handle (one per node.name)
---   "socket", event, fd, ...  from the gates (open/close/error/...)
+--   "agentgone", fd           an agent's connection ended (from the agent)
 --
 -- Address resolver hook (for a coordinator that knows node addresses):
 --   skynet.call(clusterd, "lua", "resolver", handle)   installs it (nil
@@ -36,6 +36,8 @@
 -- The static table wins: a node it names is never resolved nor updated.
 
 local skynet = require "skynet"
+local socket = require "skynet.socket"
+local driver = require "skynet.socketdriver"
 require "skynet.manager"
 
 local static = {}         -- node -> address or false, from config/reload
@@ -48,7 +50,7 @@ local resolver
 
 local registry = {}       -- name -> handle
 local registry_name = {}  -- handle -> name
-local agents = {}         -- fd -> agent handle, or "starting" / "closed"
+local agents = {}         -- fd -> agent handle, or "starting" / "gone"
 local proxies = {}        -- "node.name" -> proxy handle
 
 ----------------------------------------------------------------------------
@@ -259,6 +261,31 @@ local function own_cluster_address(name)
 	end
 end
 
+-- Starts the agent of an accepted connection, or refuses it when the
+-- listener's maxclient connections (counting this one) are reached.
+local function accept(maxclient, fd, addr)
+	local open = 1
+	for _ in pairs(agents) do
+		open = open + 1
+	end
+	if open >= maxclient then
+		skynet.error(string.format("cluster: refused %s, %d connections is the limit",
+			addr, maxclient - 1))
+		driver.shutdown(fd)
+		return
+	end
+	driver.nodelay(fd)
+	agents[fd] = "starting"
+	local ok, agent = pcall(skynet.newservice, "clusteragent", skynet.self(), fd)
+	if ok then
+		agents[fd] = agents[fd] == "starting" and agent or nil
+	else
+		skynet.error(string.format("cluster: can't start an agent for connection %d: %s", fd, agent))
+		agents[fd] = nil
+		driver.close(fd)
+	end
+end
+
 function command.listen(source, host, port, maxclient)
 	local name
 	if port == nil then
@@ -273,11 +300,9 @@ function command.listen(source, host, port, maxclient)
 		assert(host, string.format("cluster node [%s]: address %s is not host:port", name, address))
 		host = host:match("^%[(.*)%]$") or host
 	end
-	local gate = skynet.newservice("gate")
-	local addr, bound = skynet.call(gate, "lua", "open", {
-		address = host, port = tonumber(port), maxclient = maxclient,
-		nodelay = true, watchdog = skynet.self(),
-	})
+	local id, addr, bound = socket.listen(host, tonumber(port))
+	maxclient = maxclient or 1024
+	socket.start(id, function(fd, peer) accept(maxclient, fd, peer) end)
 	if name then
 		return name
 	end
@@ -331,63 +356,9 @@ function command.proxy(_, node, name)
 	return proxies[key]
 end
 
-----------------------------------------------------------------------------
--- Connections accepted by the gates
-----------------------------------------------------------------------------
-
-local socket_event = {}
-
-function socket_event.open(gate, fd)
-	agents[fd] = "starting"
-	local ok, agent = pcall(skynet.newservice, "clusteragent", skynet.self(), gate, fd)
-	if not ok then
-		skynet.error(string.format("cluster: can't start an agent for connection %d: %s", fd, agent))
-		agents[fd] = nil
-		skynet.send(gate, "lua", "kick", fd)
-		return
-	end
-	if agents[fd] == "closed" then
-		agents[fd] = nil
-		skynet.send(agent, "lua", "exit")
-	else
-		agents[fd] = agent
-	end
-end
-
-local function connection_gone(fd)
-	local agent = agents[fd]
-	if agent == "starting" then
-		agents[fd] = "closed"
-	elseif agent then
-		agents[fd] = nil
-		skynet.send(agent, "lua", "exit")
-	end
-end
-
-function socket_event.close(_, fd)
-	connection_gone(fd)
-end
-
-function socket_event.error(_, fd, text)
-	skynet.error(string.format("cluster: connection %d failed: %s", fd, tostring(text)))
-	connection_gone(fd)
-end
-
-function socket_event.warning(_, fd, size)
-	skynet.error(string.format("cluster: connection %d has %d KiB waiting to be sent", fd, size))
-end
-
-function socket_event.data(gate, fd)
-	skynet.error(string.format("cluster: connection %d sent data before its agent started", fd))
-	skynet.send(gate, "lua", "kick", fd)
-end
-
-function command.socket(source, event, fd, ...)
-	local f = socket_event[event]
-	if f == nil then
-		return
-	end
-	f(source, fd, ...)
+-- May come before newservice returned the agent's handle to accept.
+function command.agentgone(_, fd)
+	agents[fd] = agents[fd] == "starting" and "gone" or nil
 end
 
 skynet.start(function()

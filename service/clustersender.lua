@@ -99,7 +99,7 @@ skynet.start(function()
 		host, port = split(address)
 	end
 	channel = socketchannel.channel {
-		host = host, port = port, response = read_response, nodelay = true,
+		host = host, port = port, response = read_response, nodelay = true, coalesce = true,
 	}
 	if address == "false" then
 		channel:close()

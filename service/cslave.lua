@@ -15,6 +15,7 @@
 local skynet = require "skynet"
 local socket = require "skynet.socket"
 require "skynet.manager"
+local globalnames = require "skynet.globalnames"
 
 local JOIN_TIMEOUT = 1000 -- centiseconds to wait for the peers announced by W
 
@@ -22,8 +23,8 @@ local harbor_id
 local harbor_service
 local master_fd           -- nil once the master link is gone
 local peers = {}          -- harbor id -> address (or true), false once gone
-local names = {}          -- global name -> handle
-local name_waiters = {}   -- global name -> { response closures }
+local global = globalnames.new()
+local names = global.handles -- global name -> handle
 local link_waiters = {}   -- harbor id -> { tasks } woken when it goes down
 local connect_waiters = {}-- harbor id -> { tasks } woken when it comes up
 local master_waiters = {} -- tasks woken when the master link drops
@@ -68,16 +69,7 @@ end
 
 -- name now points at handle (0: removed).
 local function learn_name(name, handle)
-	if handle == 0 then
-		names[name] = nil
-	else
-		names[name] = handle
-		local waiters = name_waiters[name]
-		name_waiters[name] = nil
-		for _, response in ipairs(waiters or {}) do
-			response(true, handle)
-		end
-	end
+	global:set(name, handle)
 	if ready then
 		tell_harbor(name, handle)
 	end
@@ -252,9 +244,7 @@ local function register(name, handle)
 end
 
 function command.REGISTER(name, handle)
-	if names[name] and names[name] ~= handle then
-		skynet.error(string.format("global name %s moves from :%08x to :%08x", name, names[name], handle))
-	end
+	global:note_move(name, handle)
 	register(name, handle)
 end
 
@@ -266,31 +256,7 @@ end
 
 -- handle, or nil after timeout centiseconds (no timeout: wait for ever).
 function command.QUERYNAME(name, timeout)
-	if name:sub(1, 1) == "." then
-		return skynet.ret(skynet.pack(skynet.localname(name)))
-	end
-	if names[name] then
-		return skynet.ret(skynet.pack(names[name]))
-	end
-	local response = skynet.response()
-	local waiters = name_waiters[name]
-	if waiters == nil then
-		waiters = {}
-		name_waiters[name] = waiters
-		write_package("Q", name)
-	end
-	table.insert(waiters, response)
-	if timeout then
-		skynet.timeout(timeout, function()
-			for i, r in ipairs(waiters) do
-				if r == response then
-					table.remove(waiters, i)
-					response(true, nil)
-					return
-				end
-			end
-		end)
-	end
+	global:query(name, timeout, function() write_package("Q", name) end)
 end
 
 local function wait_in(list_of, id)

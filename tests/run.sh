@@ -36,70 +36,74 @@ sanitizer_report() {
 
 selected() { [ -z "$ONLY" ] || [[ "$1" == *"$ONLY"* ]]; }
 
-# cmocka binaries: one line per test, "[       OK ]" or "[  FAILED  ] name".
-run_unit() {
-	local t name out ok bad
-	for t in "$BUILD"/tests/test_*; do
-		[ -x "$t" ] || continue
-		name=unit/$(basename "$t")
-		selected "$name" || continue
-		out=$log_dir/$(basename "$t").log
-		timeout 600 "$t" >"$out" 2>&1
-		local rc=$?
-		ok=$(grep -c '^\[       OK \]' "$out")
-		bad=$(grep -cE '^\[  (FAILED|ERROR) +\] [^0-9]' "$out")
-		if [ $rc -ne 0 ] && [ "$bad" -eq 0 ] || sanitizer_report "$out"; then
-			bad=$((bad + 1))
-		fi
-		add "$name" "$ok" "$bad"
-		[ "$bad" -gt 0 ] && tail -40 "$out"
-	done
+# A run that printed no failure but exited badly, or that a sanitizer
+# flagged, counts as one more failure.  died_quietly LOG RC BAD
+died_quietly() {
+	{ [ "$2" -ne 0 ] && [ "$3" -eq 0 ]; } || sanitizer_report "$1"
 }
+
+# Each kind of test has KIND_start FILE (runs it, output on stdout),
+# KIND_tally LOG RC (prints "passed failed") and KIND_excerpt LOG (what to
+# show when it failed).
+
+# cmocka binaries: one line per test, "[       OK ]" or "[  FAILED  ] name".
+unit_start() { timeout 600 "$1"; }
+unit_tally() {
+	local ok bad
+	ok=$(grep -c '^\[       OK \]' "$1")
+	bad=$(grep -cE '^\[  (FAILED|ERROR) +\] [^0-9]' "$1")
+	died_quietly "$1" "$2" "$bad" && bad=$((bad + 1))
+	echo "$ok $bad"
+}
+unit_excerpt() { tail -40 "$1"; }
 
 # Lua test services: "ok - ..." / "not ok - ..." lines, "# done" at the end.
-run_lua() {
-	local t name out ok bad
-	for t in tests/lua/test_*.lua; do
-		name=lua/$(basename "$t" .lua)
-		selected "$name" || continue
-		out=$log_dir/$(basename "$t").log
-		SKYNODE_TEST=$(basename "$t" .lua) timeout 300 "$SKYNODE" \
-			tests/lua/config.test >"$out" 2>&1
-		local rc=$?
-		ok=$(grep -c '\bok - ' "$out")
-		ok=$((ok - $(grep -c 'not ok - ' "$out")))
-		bad=$(grep -c 'not ok - ' "$out")
-		if ! grep -q '# done' "$out" || [ $rc -ne 0 ] || sanitizer_report "$out"; then
-			bad=$((bad + 1))
-		fi
-		add "$name" "$ok" "$bad"
-		[ "$bad" -gt 0 ] && grep -vE '\bok - ' "$out" | tail -40
-	done
+lua_start() {
+	SKYNODE_TEST=$(basename "$1" .lua) timeout 300 "$SKYNODE" tests/lua/config.test
 }
+lua_tally() {
+	local ok bad
+	bad=$(grep -c 'not ok - ' "$1")
+	ok=$(($(grep -c '\bok - ' "$1") - bad))
+	if ! grep -q '# done' "$1" || [ "$2" -ne 0 ] || sanitizer_report "$1"; then
+		bad=$((bad + 1))
+	fi
+	echo "$ok $bad"
+}
+lua_excerpt() { grep -vE '\bok - ' "$1" | tail -40; }
 
 # Multi-process tests: shell scripts printing the same ok/not ok lines.
-run_cluster() {
-	local t name out ok bad
-	for t in tests/cluster/test_*.sh; do
-		[ -f "$t" ] || continue
-		name=cluster/$(basename "$t" .sh)
+cluster_start() { timeout 600 bash "$1"; }
+cluster_tally() {
+	local ok bad
+	ok=$(grep -c '^ok - ' "$1")
+	bad=$(grep -c '^not ok - ' "$1")
+	died_quietly "$1" "$2" "$bad" && bad=$((bad + 1))
+	echo "$ok $bad"
+}
+cluster_excerpt() { tail -60 "$1"; }
+
+# run_kind KIND FILE...: runs every selected FILE as a KIND test.
+run_kind() {
+	local kind=$1 t name out rc counts
+	shift
+	for t in "$@"; do
+		[ -e "$t" ] || continue
+		name=$kind/$(basename "$t")
+		name=${name%.*}
 		selected "$name" || continue
 		out=$log_dir/$(basename "$t").log
-		timeout 600 bash "$t" >"$out" 2>&1
-		local rc=$?
-		ok=$(grep -c '^ok - ' "$out")
-		bad=$(grep -c '^not ok - ' "$out")
-		if [ $rc -ne 0 ] && [ "$bad" -eq 0 ] || sanitizer_report "$out"; then
-			bad=$((bad + 1))
-		fi
-		add "$name" "$ok" "$bad"
-		[ "$bad" -gt 0 ] && tail -60 "$out"
+		"${kind}_start" "$t" >"$out" 2>&1
+		rc=$?
+		counts=$("${kind}_tally" "$out" "$rc")
+		add "$name" ${counts% *} ${counts#* }
+		[ "${counts#* }" -gt 0 ] && "${kind}_excerpt" "$out"
 	done
 }
 
-run_unit
-run_lua
-run_cluster
+run_kind unit "$BUILD"/tests/test_*
+run_kind lua tests/lua/test_*.lua
+run_kind cluster tests/cluster/test_*.sh
 
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "failed: ${failures[*]} (logs in $log_dir)"

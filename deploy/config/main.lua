@@ -31,5 +31,5 @@ skynet.start(function()
 		end
 	end)
 	coord.register("hello." .. node, skynet.newservice("main", "greeter"))
-	skynet.error("node " .. node .. " ready; master: " .. tostring(coord.master()))
+	skynet.error("node " .. node .. " ready; master: " .. tostring((coord.master())))
 end)

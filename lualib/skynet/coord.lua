@@ -35,6 +35,12 @@ local function cluster_for(name, node)
 	return cluster
 end
 
+-- True when skynet.call reaches addr as it is: a service of this node, or
+-- (harbor mode) a handle whose top byte names another harbor.
+local function reachable(node, addr)
+	return node == this_node() or (math.type(addr) == "integer" and addr >> 24 ~= 0)
+end
+
 -- The owner of name: node, addr; raises if nobody holds it.
 local function owner(name)
 	local node, addr = request("QUERY", name)
@@ -58,7 +64,7 @@ end
 
 function coord.call(name, ...)
 	local node, addr = owner(name)
-	if node == this_node() then
+	if reachable(node, addr) then
 		return skynet.call(addr, "lua", ...)
 	end
 	return cluster_for(name, node).call(node, addr, ...)
@@ -66,7 +72,7 @@ end
 
 function coord.send(name, ...)
 	local node, addr = owner(name)
-	if node == this_node() then
+	if reachable(node, addr) then
 		return skynet.send(addr, "lua", ...)
 	end
 	return cluster_for(name, node).send(node, addr, ...)
@@ -143,7 +149,7 @@ end
 -- Global unique services (skynet.uniqueservice(true, ...) lands here): the
 -- handle of the instance, a cluster proxy when it runs on another node.
 local function as_handle(name, node, addr)
-	if node == this_node() then
+	if reachable(node, addr) then
 		return addr
 	end
 	return cluster_for(name, node).proxy(node, addr)

@@ -21,6 +21,9 @@
 --   strings; padding, a table of strings written after req, makes the whole
 --   write low priority.  With no response, the request is only written.
 --   Connects lazily, with a single attempt, if not connected.
+--   coalesce = true: while more messages wait in this service's queue,
+--   small (high priority) requests are gathered and written together once
+--   the queue has been worked through: one system call for many requests.
 -- ch:response(response): waits for a response without writing anything.
 -- ch:connect(once): opens a closed channel again and connects; once true is
 --   a single attempt (raises on failure), otherwise it retries with a
@@ -65,6 +68,7 @@ function socketchannel.channel(desc)
 		auth = desc.auth,
 		nodelay = desc.nodelay,
 		overload = desc.overload,
+		coalesce = desc.coalesce,
 		session_reader = desc.response,   -- nil: order mode
 		sock = nil,          -- the live connection (see new_sock)
 		closed = false,
@@ -249,7 +253,12 @@ local function open_sock(self, host, port)
 	if self.nodelay then
 		socket.nodelay(id)
 	end
-	local sock = setmetatable({ id = id, where = host .. ":" .. port }, sock_meta)
+	local sock = setmetatable({
+		id = id,
+		where = host .. ":" .. port,
+		gathered = {},     -- requests not written yet (coalesce)
+		flush_due = false, -- a task will write them
+	}, sock_meta)
 	if self.overload then
 		socket.warning(id, function(_, size) self.overload(size > 0) end)
 	end
@@ -359,7 +368,57 @@ end
 -- Requests
 ----------------------------------------------------------------------------
 
+local function write_failed(self, sock)
+	local err = new_error(string.format("socketchannel %s: write failed", sock.where))
+	drop_sock(self, sock, err)
+	error(err, 0)
+end
+
+-- Writes what was gathered for sock (nothing if it died meanwhile).
+local function flush(self, sock)
+	local gathered = sock.gathered
+	if #gathered == 0 then
+		return
+	end
+	sock.gathered = {}
+	if sock.dead then
+		return
+	end
+	if not socket.write(sock.id, gathered) then
+		write_failed(self, sock)
+	end
+end
+
+local function flush_later(self, sock)
+	skynet.yield() -- behind the messages queued now
+	sock.flush_due = false
+	pcall(flush, self, sock)
+end
+
+-- Gathers req when more messages wait (their requests join it).
+local function gather(self, sock, req)
+	local gathered = sock.gathered
+	if type(req) == "table" then
+		table.move(req, 1, #req, #gathered + 1, gathered)
+	else
+		gathered[#gathered + 1] = req
+	end
+	if sock.flush_due then
+		return
+	end
+	if skynet.mqlen() > 0 then
+		sock.flush_due = true
+		skynet.fork(flush_later, self, sock)
+	else
+		flush(self, sock)
+	end
+end
+
 local function write(self, sock, req, padding)
+	if self.coalesce and not padding then
+		return gather(self, sock, req)
+	end
+	flush(self, sock) -- keep the order of what was gathered before
 	local ok
 	if padding then
 		ok = socket.lwrite(sock.id, req)
@@ -370,9 +429,7 @@ local function write(self, sock, req, padding)
 		ok = socket.write(sock.id, req)
 	end
 	if not ok then
-		local err = new_error(string.format("socketchannel %s: write failed", sock.where))
-		drop_sock(self, sock, err)
-		error(err, 0)
+		write_failed(self, sock)
 	end
 end
 

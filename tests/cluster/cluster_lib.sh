@@ -1,7 +1,7 @@
 # tests/cluster/cluster_lib.sh: helpers for the two-node cluster transport
 # tests (test_cluster_*.sh).  Source it; it makes a temp folder ($CT_DIR),
 # installs a trap that kills every node it started, and provides:
-#   ct_free_port                 a free TCP port on 127.0.0.1
+#   free_port                    a free TCP port on 127.0.0.1 (deploy/lib.sh)
 #   ct_start NAME SERVICE        start a node running SERVICE; output in $CT_DIR/NAME.log
 #   ct_kill NAME                 SIGKILL it (and reap it)
 #   ct_wait_log NAME PATTERN MS  0 once the log has PATTERN (grep -E), 1 after
@@ -10,6 +10,7 @@
 # The cluster config ($CT_DIR/cluster.conf) is written by the test.
 
 CT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$CT_ROOT/deploy/lib.sh"
 SKYNODE=${SKYNODE:-$CT_ROOT/skynode}
 CT_DIR=$(mktemp -d /tmp/skynode-ct.XXXXXX)
 CT_FAILED=0
@@ -24,10 +25,6 @@ ct_cleanup() {
 	[ -n "${CT_KEEP:-}" ] || rm -rf "$CT_DIR"
 }
 trap ct_cleanup EXIT
-
-ct_free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 ct_start() {
 	local name=$1 service=$2

@@ -1,21 +1,27 @@
 # tests/cluster/lib.sh: helpers for multi-process coordinator tests.  Source
-# it after tests/lib/redis.sh.  Every node runs tests/lua/coord_probe.lua as
+# it (it sources tests/lib/redis.sh itself).  Every node runs tests/lua/coord_probe.lua as
 # its start service; its output (log lines and PROBE lines) goes to
 # $CL_DIR/<node>.log.  Every wait is bounded; cl_cleanup (installed as an
 # EXIT trap by cl_init) kills every node and the redis-server.
 #
 #   cl_init                         temp dir, trap, counters
+#   cl_init_with_redis              cl_init, then a private redis-server (exits if none)
+#   nodes_start NAME...             node_start each, one not ok line per failure
 #   node_start NAME [CONFIG_LINE...]   start a node (extra config lines appended;
 #                                   cluster_address is a free port unless given)
 #   node_signal NAME SIG            send a signal (KILL, STOP, CONT, TERM)
 #   node_wait_exit NAME             wait (5 s max) for it to exit
 #   probe NAME COMMAND...           run a probe command, print its result
 #   wait_log NAME PATTERN [MS]      wait until the node's log has PATTERN (grep -E)
+#   agreed_master NAME...           "node epoch" when all those nodes see the same master
+#   wait_agreed MS [-not OLD] NAME...  the agreed master (other than OLD), within MS
+#   term_ns BEGIN|END NODE EPOCH    mono_ns of that COORD TERM line
 #   mono_ns                         CLOCK_MONOTONIC now, in ns (same clock as skynet.hpc)
 #   ok NAME / not_ok NAME WHY / check COND_RESULT NAME WHY
 #   cl_summary                      exit status 0 if every check passed
 
 CL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$CL_ROOT/tests/lib/redis.sh"
 SKYNODE=${SKYNODE:-$CL_ROOT/skynode}
 declare -A NODE_PID
 CL_FAILED=0
@@ -34,6 +40,11 @@ cl_cleanup() {
 cl_init() {
 	CL_DIR=$(mktemp -d /tmp/skynode-cluster.XXXXXX)
 	trap cl_cleanup EXIT
+}
+
+cl_init_with_redis() {
+	cl_init
+	redis_start >/dev/null || { echo "not ok - redis-server: could not start"; exit 1; }
 }
 
 mono_ns() {
@@ -64,7 +75,7 @@ probe_dir = "$CL_DIR"
 coordinator = "redis"
 coord_redis = "$REDIS_ADDR"
 coord_lease_ms = ${CL_LEASE_MS:-1000}
-cluster_address = "127.0.0.1:$(redis_free_port)"
+cluster_address = "127.0.0.1:$(free_port)"
 EOF
 	local line
 	for line in "$@"; do echo "$line"; done
@@ -90,6 +101,13 @@ node_start() {
 		sleep 0.01
 	done
 	return 1
+}
+
+nodes_start() {
+	local name
+	for name in "$@"; do
+		node_start "$name" || not_ok "node $name starts" "no probe start line"
+	done
 }
 
 node_signal() {
@@ -144,6 +162,33 @@ wait_probe() {
 		sleep 0.02
 	done
 	return 1
+}
+
+# The master as every node named sees it: "node epoch" if all agree.
+agreed_master() {
+	local name answers=()
+	for name in "$@"; do answers+=("$(probe "$name" master)"); done
+	printf '%s\n' "${answers[@]}" | sort -u | { read -r first; read -r second
+		[ -n "$first" ] && [ "$first" != nil ] && [ -z "${second:-}" ] && echo "$first"; }
+}
+
+# wait_agreed MS [-not "NODE EPOCH"] NODES...: prints the agreed master once
+# there is one (other than the one given with -not).
+wait_agreed() {
+	local ms=$1 start m old=
+	shift
+	[ "$1" = -not ] && { old=$2; shift 2; }
+	start=$(date +%s%N)
+	while [ $(( ($(date +%s%N) - start) / 1000000 )) -le "$ms" ]; do
+		m=$(agreed_master "$@") && [ "$m" != "$old" ] && { echo "$m"; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+
+# term_ns BEGIN|END NODE EPOCH: mono_ns of that TERM line of NODE's log.
+term_ns() {
+	grep -oE "COORD TERM $1 node=$2 epoch=$3 mono_ns=[0-9]+" "$CL_DIR/$2.log" | head -1 | sed 's/.*mono_ns=//'
 }
 
 # All COORD TERM lines of every log, as "epoch begin_ns end_ns node" sorted

@@ -5,8 +5,8 @@
 # b killed with SIGKILL mid-call, b restarted.  Prints ok/not ok lines.
 . "$(dirname "${BASH_SOURCE[0]}")/cluster_lib.sh"
 
-PORT_A=$(ct_free_port)
-PORT_B=$(ct_free_port)
+PORT_A=$(free_port)
+PORT_B=$(free_port)
 cat >"$CT_DIR/cluster.conf" <<EOF2
 a = "127.0.0.1:$PORT_A"
 b = "127.0.0.1:$PORT_B"

@@ -6,14 +6,11 @@
 # is refused at once once the others see it down, and b restarted on another
 # port is reached by a's next call.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/redis.sh"
-source "$here/lib.sh"
-cl_init
-redis_start >/dev/null || { echo "not ok - redis-server: could not start"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+cl_init_with_redis
 LEASE=1000
 
-for n in a b c; do node_start $n || not_ok "node $n starts" "no probe start line"; done
+nodes_start a b c
 for n in a b c; do
 	r=$(probe $n open)
 	check $([ "$r" = $n ]; echo $?) "node $n opens its cluster port by node name" "got '$r'"
@@ -51,7 +48,7 @@ check $([ "${r%% *}" = error ] && [ $took -lt 1500 ]; echo $?) \
 	"a call to b while b is down fails at once ($took ms)" "got '$r' after $took ms"
 
 # b restarted on another port.
-new_port=$(redis_free_port)
+new_port=$(free_port)
 node_start b "cluster_address = \"127.0.0.1:$new_port\"" || not_ok "node b restarts" "no probe start line"
 r=$(probe b open)
 check $([ "$r" = b ]; echo $?) "b restarted opens its new port" "got '$r'"

@@ -4,46 +4,16 @@
 # SIGKILL, hand-over on a clean stop, a paused master stepping down by
 # itself, and no two master terms overlapping (COORD TERM lines).
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/redis.sh"
-source "$here/lib.sh"
-cl_init
-redis_start >/dev/null || { echo "not ok - redis-server: could not start"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+cl_init_with_redis
 LEASE=1000
-
-# The master as every running node sees it: "node epoch" if all agree.
-agreed_master() {
-	local name answers=()
-	for name in "$@"; do answers+=("$(probe "$name" master)"); done
-	printf '%s\n' "${answers[@]}" | sort -u | { read -r first; read -r second
-		[ -n "$first" ] && [ "$first" != nil ] && [ -z "${second:-}" ] && echo "$first"; }
-}
-
-# wait_agreed MS [-not "NODE EPOCH"] NODES...: prints the agreed master once
-# there is one (other than the one given with -not).
-wait_agreed() {
-	local ms=$1 start m old=
-	shift
-	[ "$1" = -not ] && { old=$2; shift 2; }
-	start=$(date +%s%N)
-	while [ $(( ($(date +%s%N) - start) / 1000000 )) -le "$ms" ]; do
-		m=$(agreed_master "$@") && [ "$m" != "$old" ] && { echo "$m"; return 0; }
-		sleep 0.05
-	done
-	return 1
-}
-
-# begin_ns NODE EPOCH: mono_ns of that node's TERM BEGIN for EPOCH.
-begin_ns() {
-	grep -oE "COORD TERM BEGIN node=$1 epoch=$2 mono_ns=[0-9]+" "$CL_DIR/$1.log" | head -1 | sed 's/.*mono_ns=//'
-}
 
 others() {
 	local n
 	for n in a b c; do [ "$n" != "$1" ] && echo "$n"; done
 }
 
-for n in a b c; do node_start $n || not_ok "node $n starts" "no probe start line"; done
+nodes_start a b c
 
 m=$(wait_agreed 3000 a b c)
 check $? "three nodes elect one master and agree on it and its epoch" "no agreement: $(for n in a b c; do echo -n "$n=[$(probe $n master)] "; done)"
@@ -59,7 +29,7 @@ set -- $(others "$old")
 m=$(wait_agreed $((LEASE + 2000)) -not "$old $old_epoch" "$@")
 check $? "after SIGKILL of the master the others agree on a new one" "no agreement"
 new=${m% *}; new_epoch=${m#* }
-took=$(( ($(begin_ns "$new" "$new_epoch") - t_kill) / 1000000 ))
+took=$(( ($(term_ns BEGIN "$new" "$new_epoch") - t_kill) / 1000000 ))
 check $(( took <= LEASE + 500 ? 0 : 1 )) "fail-over after SIGKILL within lease + 500 ms ($took ms)" "took $took ms"
 check $(( new_epoch > old_epoch ? 0 : 1 )) "the new epoch is above the old" "$old_epoch -> $new_epoch"
 node_start "$old" || not_ok "node $old restarts" "no probe start line"
@@ -75,7 +45,7 @@ set -- $(others "$old")
 m=$(wait_agreed 2000 -not "$old $old_epoch" "$@")
 new=${m% *}; new_epoch=${m#* }
 if [ -n "$end" ] && [ -n "$m" ]; then
-	took=$(( ($(begin_ns "$new" "$new_epoch") - end) / 1000000 ))
+	took=$(( ($(term_ns BEGIN "$new" "$new_epoch") - end) / 1000000 ))
 	check $(( took <= 200 ? 0 : 1 )) "hand-over after a clean stop within 200 ms ($took ms)" "took $took ms"
 else
 	not_ok "hand-over after a clean stop" "END line: '$end', new master: '$m'"

@@ -24,11 +24,8 @@
 # term can only begin well after that bound.  A term still open at the end of
 # the run must belong to the current master; it ends "now".
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/redis.sh"
-source "$here/lib.sh"
-cl_init
-redis_start >/dev/null || { echo "not ok - redis-server: could not start"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+cl_init_with_redis
 LEASE=1000
 FAULTS=${FAULTS:-20}
 SEED=${SEED:-$(( $(date +%s%N) % 32768 ))}
@@ -72,14 +69,6 @@ fault_redis_down() {
 	redis_kill
 	sleep_ms "$pause"
 	redis_relaunch >/dev/null || not_ok "redis restarts" "see $REDIS_DIR/redis.log"
-}
-
-# The master as every node sees it: "node epoch" if all agree.
-agreed_master() {
-	local name answers=()
-	for name in "${NODES[@]}"; do answers+=("$(probe "$name" master)"); done
-	printf '%s\n' "${answers[@]}" | sort -u | { read -r first; read -r second
-		[ -n "$first" ] && [ "$first" != nil ] && [ -z "${second:-}" ] && echo "$first"; }
 }
 
 # check_terms NOW_NS: the rules above, one ok / not ok line each.
@@ -137,7 +126,7 @@ report(not bad, 'no two terms overlap, epochs strictly increase, one term open a
 PY
 }
 
-for n in "${NODES[@]}"; do node_start $n || not_ok "node $n starts" "no probe start line"; done
+nodes_start "${NODES[@]}"
 sleep_ms 1500
 started=$(date +%s)
 for i in $(seq 1 "$FAULTS"); do
@@ -155,11 +144,7 @@ for n in "${NODES[@]}"; do
 	kill -0 "${NODE_PID[$n]:-0}" 2>/dev/null
 	check $? "node $n is running at the end" "it is gone"
 done
-m=
-for _ in $(seq 1 100); do
-	m=$(agreed_master) && break
-	sleep 0.05
-done
+m=$(wait_agreed 10000 "${NODES[@]}")
 check $([ -n "$m" ]; echo $?) "at the end all nodes agree on one master ($m)" \
 	"$(for n in "${NODES[@]}"; do echo -n "$n=[$(probe $n master)] "; done)"
 check_terms "$(mono_ns)" | tee "$CL_DIR/terms.out"

@@ -6,14 +6,11 @@
 # registers again, and after Redis restarts empty everything comes back with
 # a new epoch above the old one.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/redis.sh"
-source "$here/lib.sh"
-cl_init
-redis_start >/dev/null || { echo "not ok - redis-server: could not start"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+cl_init_with_redis
 LEASE=1000
 
-for n in a b c; do node_start $n || not_ok "node $n starts" "no probe start line"; done
+nodes_start a b c
 
 r=$(probe a register game.lobby)
 check $([ "$r" = registered ]; echo $?) "register a name on a" "got '$r'"

@@ -5,37 +5,9 @@
 # resign), another node takes over at once, a non-master's resign is a no-op,
 # and a lone candidate that resigns sits out one lease before it claims again.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/redis.sh"
-source "$here/lib.sh"
-cl_init
-redis_start >/dev/null || { echo "not ok - redis-server: could not start"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+cl_init_with_redis
 LEASE=1000
-
-# The master as every node named sees it: "node epoch" if all agree.
-agreed_master() {
-	local name answers=()
-	for name in "$@"; do answers+=("$(probe "$name" master)"); done
-	printf '%s\n' "${answers[@]}" | sort -u | { read -r first; read -r second
-		[ -n "$first" ] && [ "$first" != nil ] && [ -z "${second:-}" ] && echo "$first"; }
-}
-
-# wait_new_master MS OLD NODES...: the agreed master once it is not OLD.
-wait_new_master() {
-	local ms=$1 old=$2 start m
-	shift 2
-	start=$(date +%s%N)
-	while [ $(( ($(date +%s%N) - start) / 1000000 )) -le "$ms" ]; do
-		m=$(agreed_master "$@") && [ "$m" != "$old" ] && { echo "$m"; return 0; }
-		sleep 0.05
-	done
-	return 1
-}
-
-# term_ns BEGIN|END NODE EPOCH: mono_ns of that TERM line.
-term_ns() {
-	grep -oE "COORD TERM $1 node=$2 epoch=$3 mono_ns=[0-9]+" "$CL_DIR/$2.log" | head -1 | sed 's/.*mono_ns=//'
-}
 
 # check_handover HOW OLD NEW: the old term ended for resign and NEW began
 # within 200 ms.
@@ -54,8 +26,8 @@ check_handover() {
 	fi
 }
 
-for n in a b c; do node_start $n || not_ok "node $n starts" "no probe start line"; done
-m=$(wait_new_master 3000 none a b c)
+nodes_start a b c
+m=$(wait_agreed 3000 a b c)
 check $? "three nodes agree on a master" "no agreement"
 
 r=$(probe "${m% *}" lease)
@@ -65,7 +37,7 @@ r=$(probe "$other" lease)
 check $([ "$r" = "not master" ]; echo $?) "a non-master's view shows 'not master'" "got '$r'"
 
 redis-cli -p "$REDIS_PORT" PUBLISH skynode:events "resign ${m% *}" >/dev/null
-new=$(wait_new_master 2000 "$m" a b c)
+new=$(wait_agreed 2000 -not "$m" a b c)
 check $? "after 'resign ${m% *}' on skynode:events another node is master" "still $(agreed_master a b c)"
 check_handover "resign message" "$m" "$new"
 
@@ -75,7 +47,7 @@ check $([ "$r" = false ]; echo $?) "coord.resign() on a non-master answers false
 r=$(probe "${new% *}" resign)
 check $([ "$r" = true ]; echo $?) "coord.resign() on the master answers true" "got '$r'"
 m=$new
-new=$(wait_new_master 2000 "$m" a b c)
+new=$(wait_agreed 2000 -not "$m" a b c)
 check $? "after coord.resign() another node is master" "still $(agreed_master a b c)"
 check_handover "coord.resign()" "$m" "$new"
 
@@ -86,7 +58,7 @@ for n in a b c; do
 done
 r=$(probe "$lone" resign)
 check $([ "$r" = true ]; echo $?) "the lone master resigns" "got '$r'"
-again=$(wait_new_master $((LEASE + 1000)) "$new" "$lone")
+again=$(wait_agreed $((LEASE + 1000)) -not "$new" "$lone")
 check $? "the lone candidate is master again after its pause" "$(probe "$lone" master)"
 end=$(term_ns END "$lone" "${new#* }")
 begin=$(term_ns BEGIN "$lone" "${again#* }")

@@ -5,33 +5,14 @@
 # the sentinels promote the replica, both nodes' drivers follow it and a
 # master is agreed on again, with no two terms overlapping.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/redis.sh"
-source "$here/lib.sh"
+source "$(dirname "$0")/lib.sh"
 cl_init
 trap 'redis_ha_stop; cl_cleanup' EXIT
 redis_ha_start m || { echo "not ok - redis master, replica and sentinels: could not start"; exit 1; }
-# lib.sh writes coord_redis; with coord_sentinels set the driver ignores it.
+# lib.sh writes coord_redis; with coord_sentinels set, nodes and skynode-ctl
+# ask the sentinels instead.
 REDIS_ADDR=ignored-with-sentinels
 SENTINEL_CONFIG=("coord_sentinels = \"$REDIS_HA_SENTINELS\"" 'coord_sentinel_master = "m"')
-
-# The master as both nodes see it: "node epoch" if they agree.
-agreed_master() {
-	local a b
-	a=$(probe a master)
-	b=$(probe b master)
-	[ -n "$a" ] && [ "$a" != nil ] && [ "$a" = "$b" ] && echo "$a"
-}
-
-wait_agreed() {
-	local ms=$1 start
-	start=$(date +%s%N)
-	while [ $(( ($(date +%s%N) - start) / 1000000 )) -le "$ms" ]; do
-		agreed_master && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 # Both nodes' drivers logged a connection to 127.0.0.1:PORT.
 both_connected_to() {
@@ -43,7 +24,7 @@ old_port=$(redis_ha_master_port)
 for n in a b; do node_start $n "${SENTINEL_CONFIG[@]}" || not_ok "node $n starts" "no probe start line"; done
 both_connected_to "$old_port" 3000
 check $? "both drivers reach the Redis master through the sentinels" "no 'connected to redis at 127.0.0.1:$old_port' in both logs"
-m=$(wait_agreed 5000)
+m=$(wait_agreed 5000 a b)
 check $? "the two nodes elect one master and agree on it ($m)" "a=[$(probe a master)] b=[$(probe b master)]"
 
 t_kill=$(date +%s%N)
@@ -58,9 +39,14 @@ check $([ -n "$new_port" ] && [ "$new_port" != "$old_port" ]; echo $?) \
 	"the sentinels promote the replica" "still $old_port after 15 s"
 both_connected_to "$new_port" 10000
 check $? "both drivers follow the new Redis master" "no 'connected to redis at 127.0.0.1:$new_port' in both logs"
-m=$(wait_agreed 10000)
+m=$(wait_agreed 10000 a b)
 check $? "a master is agreed on again after the fail-over ($m, $(( ($(date +%s%N) - t_kill) / 1000000 )) ms after the kill)" \
 	"a=[$(probe a master)] b=[$(probe b master)]"
+CTL=${SKYNODE_CTL:-$(dirname "$SKYNODE")/skynode-ctl}
+[ -x "$CTL" ] || CTL=$CL_ROOT/skynode-ctl
+out=$(timeout 10 "$CTL" -c "$CL_DIR/a.conf" status 2>&1)
+echo "$out" | grep -qE "redis 127\.0\.0\.1:$new_port" && echo "$out" | grep -qE "^master +${m%% *} "
+check $? "skynode-ctl -c finds the new Redis master through the sentinels" "$out"
 terms_disjoint
 check $? "no two master terms overlap and epochs increase (all COORD TERM lines)" "$(terms | tr '\n' ';')"
 

@@ -5,11 +5,8 @@
 # unix socket address, watch, resign handing the master role over cleanly,
 # and an unreachable Redis giving exit status 2 with a clear message.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../lib/redis.sh"
-source "$here/lib.sh"
-cl_init
-redis_start >/dev/null || { echo "not ok - redis-server: could not start"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+cl_init_with_redis
 CTL=${SKYNODE_CTL:-$(dirname "$SKYNODE")/skynode-ctl}
 [ -x "$CTL" ] || CTL=$CL_ROOT/skynode-ctl
 
@@ -26,7 +23,7 @@ wait_master() {
 	return 1
 }
 
-for n in a b c; do node_start $n || not_ok "node $n starts" "no probe start line"; done
+nodes_start a b c
 m=$(wait_master)
 check $? "the cluster has a master" "none after 3 s"
 master=${m% *}; epoch=${m#* }
@@ -128,7 +125,7 @@ else
 	echo "ok - resign hand-over # SKIP the coordinator does not handle resign yet"
 fi
 
-port=$(redis_free_port)
+port=$(free_port)
 out=$(timeout 10 "$CTL" --redis "127.0.0.1:$port" status 2>&1)
 rc=$?
 check $([ $rc = 2 ] && echo "$out" | grep -q "can't reach redis at 127.0.0.1:$port"; echo $?) \

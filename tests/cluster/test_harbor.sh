@@ -14,6 +14,7 @@
 # bounded; every process is killed at the end, even on failure.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+source "$ROOT/deploy/lib.sh"   # free_port
 SKYNODE=${SKYNODE:-$ROOT/skynode}
 DIR=$(mktemp -d /tmp/skynode-harbor.XXXXXX)
 declare -A PID
@@ -31,10 +32,6 @@ not_ok() { echo "not ok - $1: $2"; FAILED=$((FAILED + 1)); }
 # expect NAME GOT WANT_PATTERN
 expect() {
 	if [[ "$2" =~ $3 ]]; then ok "$1"; else not_ok "$1" "got '$2', want /$3/"; fi
-}
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 cat >"$DIR/hprobe.lua" <<'EOF'
@@ -112,6 +109,12 @@ function command.cregister(name)
 	local echo = skynet.newservice("hprobe", "echo")
 	coord.register(name, echo)
 	return string.format("%08x", echo)
+end
+
+function command.ccall(name)
+	local ok, a, b = pcall(coord.call, name, "ping")
+	if ok then return a, b end
+	return "error", (tostring(a):gsub("%s+", "_"))
 end
 
 function command.cquery(name)
@@ -349,6 +352,7 @@ expect "coord: n3 lists the three nodes" "$(probe_until n3 '^n1,n2,n3$' 3000 cno
 csvc2=$(probe n2 cregister CSVC2)
 expect "coord: a name registered on n2 is seen on n3" "$(probe_until n3 "^n2 $csvc2\$" 3000 cquery CSVC2)" "^n2 $csvc2\$"
 expect "coord: and is a global name callable by skynet.call" "$(probe_until n1 '^pong 2$' 3000 callname CSVC2)" '^pong 2$'
+expect "coord: coord.call from n3 reaches CSVC2 on n2 over the harbor link" "$(probe n3 ccall CSVC2)" '^pong 2$'
 csvc3=$(probe n3 cregister CSVC3)
 expect "coord: n1 sees CSVC3 on n3" "$(probe_until n1 "^n3 $csvc3\$" 3000 cquery CSVC3)" "^n3 $csvc3\$"
 

@@ -9,9 +9,7 @@ SKYNODE=${SKYNODE:-$ROOT/skynode}
 DIR=$(mktemp -d /tmp/skynode-harbor-coord.XXXXXX)
 trap 'rm -rf "$DIR"' EXIT
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+source "$ROOT/deploy/lib.sh"   # free_port
 
 MASTER=127.0.0.1:$(free_port)
 cat >"$DIR/node.conf" <<CONF

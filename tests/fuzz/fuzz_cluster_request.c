@@ -6,14 +6,9 @@
  * fields must agree with the bytes, and single requests and trace packets
  * must encode back to exactly the same packet.
  */
-#include <lua.h>
-#include <lauxlib.h>
-#include <lualib.h>
+#include "lua_checker.h"
 
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 int luaopen_skynet_cluster_core(lua_State *L);
 
@@ -53,41 +48,12 @@ static const char checker[] =
 	"  end\n"
 	"end\n";
 
-/* One state for the run; a full collection after each input keeps its
- * allocations balanced, so the leak checker only fires on a real leak. */
-static lua_State *checker_state(void)
-{
-	static lua_State *L;
-	if (L != NULL)
-		return L;
-	L = luaL_newstate();
-	luaL_openlibs(L);
-	luaL_requiref(L, "skynet.cluster.core", luaopen_skynet_cluster_core, 0);
-	lua_pop(L, 1);
-	if (luaL_dostring(L, checker) != LUA_OK) {
-		fprintf(stderr, "%s\n", lua_tostring(L, -1));
-		abort();
-	}
-	lua_setfield(L, LUA_REGISTRYINDEX, "check");
-	return L;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > 0xFFFF)
 		return 0;
-	lua_State *L = checker_state();
-	lua_getfield(L, LUA_REGISTRYINDEX, "check");
-	void *msg = malloc(size);
-	memcpy(msg, data, size);
-	lua_pushlightuserdata(L, msg);
-	lua_pushinteger(L, (lua_Integer)size);
-	lua_pushlstring(L, (const char *)data, size);
-	if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
-		fprintf(stderr, "check failed: %s\n", lua_tostring(L, -1));
-		abort();
-	}
-	free(msg);
-	lua_gc(L, LUA_GCCOLLECT);
+	lua_State *L = checker_state("skynet.cluster.core", luaopen_skynet_cluster_core,
+	                             checker, NULL, 0);
+	checker_call_message(L, data, size);
 	return 0;
 }

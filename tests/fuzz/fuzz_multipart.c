@@ -8,12 +8,11 @@
  * and push flag: the body is packed as a request and as a response, then
  * decoded and joined again, and must come back unchanged.
  */
-#include <lua.h>
+#include "lua_checker.h"
+
 #include <lauxlib.h>
-#include <lualib.h>
 
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,41 +121,14 @@ static const char checker[] =
 	"  if input:byte(1) % 2 == 0 then agent(input) else roundtrip(input) end\n"
 	"end\n";
 
-/* One state for the run; a full collection after each input keeps its
- * allocations balanced, so the leak checker only fires on a real leak. */
-static lua_State *checker_state(void)
-{
-	static lua_State *L;
-	if (L != NULL)
-		return L;
-	L = luaL_newstate();
-	luaL_openlibs(L);
-	luaL_requiref(L, "skynet.cluster.core", luaopen_skynet_cluster_core, 0);
-	lua_pop(L, 1);
-	if (luaL_loadstring(L, checker) != LUA_OK)
-		goto broken;
-	lua_pushcfunction(L, lnewmsg);
-	lua_pushcfunction(L, ltake);
-	if (lua_pcall(L, 2, 1, 0) != LUA_OK)
-		goto broken;
-	lua_setfield(L, LUA_REGISTRYINDEX, "check");
-	return L;
-broken:
-	fprintf(stderr, "%s\n", lua_tostring(L, -1));
-	abort();
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0 || size > 0x40000)
 		return 0;
-	lua_State *L = checker_state();
-	lua_getfield(L, LUA_REGISTRYINDEX, "check");
+	static const lua_CFunction helpers[] = {lnewmsg, ltake};
+	lua_State *L = checker_state("skynet.cluster.core", luaopen_skynet_cluster_core,
+	                             checker, helpers, 2);
 	lua_pushlstring(L, (const char *)data, size);
-	if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-		fprintf(stderr, "check failed: %s\n", lua_tostring(L, -1));
-		abort();
-	}
-	lua_gc(L, LUA_GCCOLLECT);
+	checker_call(L, 1);
 	return 0;
 }

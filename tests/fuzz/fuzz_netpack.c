@@ -9,9 +9,9 @@
 #include "skynet.h"
 #include "skynet_socket.h"
 
+#include "lua_checker.h"
+
 #include <lua.h>
-#include <lauxlib.h>
-#include <lualib.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -51,21 +51,8 @@ static uint32_t next_random(struct run *r)
 	return r->rng >> 8;
 }
 
-/* One state for the run; a full collection after each input keeps its
- * allocations balanced, so the leak checker only fires on a real leak. */
-static lua_State *netpack_state(void)
-{
-	static lua_State *L;
-	if (L != NULL)
-		return L;
-	L = luaL_newstate();
-	luaL_openlibs(L);
-	luaL_requiref(L, "netpack", luaopen_skynet_netpack, 0);
-	lua_setfield(L, LUA_REGISTRYINDEX, "netpack");
-	return L;
-}
-
-/* Pushes netpack[name] and the queue (nil the first time). */
+/* Pushes netpack[name] (the module sits in the registry, see
+ * lua_checker.h) and the queue (nil the first time). */
 static void push_call(lua_State *L, const char *name)
 {
 	lua_getfield(L, LUA_REGISTRYINDEX, "netpack");
@@ -168,7 +155,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	struct run r = {.L = netpack_state(), .rng = data[0]};
+	struct run r = {.L = checker_state("netpack", luaopen_skynet_netpack, NULL, NULL, 0),
+	                .rng = data[0]};
 	int sockets = 1 + data[0] % SOCKETS;
 	size_t off = 1;
 	while (off < size) {

@@ -10,12 +10,10 @@
 #include <stdlib.h>
 
 #include <lauxlib.h>
-#include <lualib.h>
 
+#include "lua_checker.h"
 #include "lua_seri.h"
 #include "skynet.h"
-
-static lua_State *fuzz_state;
 
 /* (ptr, size) -> the decoded values */
 static int unpack_input(lua_State *L)
@@ -48,11 +46,7 @@ static int repack_values(lua_State *L)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	lua_State *L = fuzz_state;
-	if (L == NULL) {
-		L = fuzz_state = luaL_newstate();
-		luaL_openlibs(L);
-	}
+	lua_State *L = checker_state(NULL, NULL, NULL, NULL, 0);
 	lua_settop(L, 0);
 	lua_pushcfunction(L, repack_values);
 	lua_pushcfunction(L, unpack_input);

@@ -6,9 +6,10 @@
 #   tests/fuzz/run.sh [seconds]
 #
 # Targets link the self-contained codecs of node/ (allocator, cluster codec,
-# netpack, and the serialization codec when it exists).  Seeds come from
-# tests/fuzz/corpus/<target>/ and are only read: new inputs go to a
-# temporary folder, crash files to build/fuzz/.
+# netpack, serialization codec) and the shared Lua checker state
+# (tests/fuzz/lua_checker.c).  Seeds come from tests/fuzz/corpus/<target>/
+# (every target has one) and are only read: new inputs go to a temporary
+# folder, crash files to build/fuzz/.
 set -u
 
 seconds=${1:-300}
@@ -18,8 +19,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/skynode-fuzz.XXXXXX")
 trap '[ -n "${KEEP_FUZZ_LOGS:-}" ] || rm -rf "$work"' EXIT INT TERM
 mkdir -p "$out"
 
-sources="node/malloc.c node/lua_cluster.c node/lua_netpack.c"
-[ -f "$root/node/lua_seri.c" ] && sources="$sources node/lua_seri.c"
+sources="node/malloc.c node/lua_cluster.c node/lua_netpack.c node/lua_seri.c
+	tests/fuzz/lua_checker.c"
 cflags="-std=gnu11 -g -O1 -Wall -Wextra -fsanitize=fuzzer,address,undefined"
 cflags="$cflags -fno-sanitize-recover=undefined -I$root/node $(pkg-config --cflags lua5.4)"
 libs=$(pkg-config --libs lua5.4)
@@ -27,6 +28,10 @@ libs=$(pkg-config --libs lua5.4)
 targets=""
 for src in "$root"/tests/fuzz/fuzz_*.c; do
 	name=$(basename "$src" .c)
+	if [ ! -d "$root/tests/fuzz/corpus/$name" ]; then
+		echo "FAIL $name: no seed folder tests/fuzz/corpus/$name"
+		exit 1
+	fi
 	objs=""
 	for s in $sources; do objs="$objs $root/$s"; done
 	if ! clang $cflags -o "$out/$name" "$src" $objs $libs; then
@@ -39,7 +44,6 @@ done
 for name in $targets; do
 	mkdir -p "$work/$name"
 	seeds="$root/tests/fuzz/corpus/$name"
-	[ -d "$seeds" ] || seeds=""
 	(cd "$out" && "./$name" -max_total_time="$seconds" -timeout=10 \
 		-rss_limit_mb=2048 -max_len=140000 -print_final_stats=1 \
 		-artifact_prefix="$out/$name-" "$work/$name" $seeds \

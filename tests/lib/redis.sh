@@ -5,6 +5,7 @@
 #   redis_kill      SIGKILL it (REDIS_DIR kept: redis_relaunch restarts on the same port)
 #   redis_relaunch  start it again with the same port and arguments
 #   redis_stop      kill it and remove REDIS_DIR
+# Sourcing it also gives free_port (deploy/lib.sh).
 # Persistence is off (--save '', no AOF); every wait is bounded (5 s).
 #
 # Redis Sentinel (its own processes, independent of the above):
@@ -17,9 +18,7 @@
 #   redis_ha_kill PORT      SIGKILL the redis-server on PORT
 #   redis_ha_stop           kill every process, remove REDIS_HA_DIR
 
-redis_free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../../deploy/lib.sh"   # free_port
 
 redis_wait_ready() {
 	for _ in $(seq 1 500); do
@@ -46,7 +45,7 @@ redis_relaunch() {
 
 redis_start() {
 	REDIS_PORT=${1:-0}
-	[ "$REDIS_PORT" = 0 ] && REDIS_PORT=$(redis_free_port)
+	[ "$REDIS_PORT" = 0 ] && REDIS_PORT=$(free_port)
 	[ $# -gt 0 ] && shift
 	REDIS_ARGS=("$@")
 	REDIS_DIR=$(mktemp -d /tmp/redis-test-XXXXXX)
@@ -123,14 +122,14 @@ redis_ha_start() {
 	REDIS_HA_NAME=$1
 	REDIS_HA_DIR=$(mktemp -d /tmp/redis-ha-XXXXXX)
 	local master replica port i list=
-	master=$(redis_free_port)
-	replica=$(redis_free_port)
+	master=$(free_port)
+	replica=$(free_port)
 	redis_ha_server "$master"
 	redis_ha_wait 5000 redis-cli -p "$master" PING >/dev/null 2>&1 || return 1
 	redis_ha_server "$replica" --replicaof 127.0.0.1 "$master"
 	redis_ha_wait 10000 redis_ha_synced "$replica" || return 1
 	for i in 1 2 3; do
-		port=$(redis_free_port)
+		port=$(free_port)
 		redis_ha_sentinel "$port" "$master"
 		list=$list${list:+,}127.0.0.1:$port
 	done

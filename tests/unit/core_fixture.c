@@ -44,6 +44,20 @@ void core_down(void)
 	skynet_housekeeper_free();
 }
 
+int core_group_setup(void **state)
+{
+	(void)state;
+	core_up(0);
+	return 0;
+}
+
+int core_group_teardown(void **state)
+{
+	(void)state;
+	core_down();
+	return 0;
+}
+
 static int record(struct skynet_context *ctx, void *ud, int type, int session,
 		  uint32_t source, const void *msg, size_t sz)
 {

@@ -19,6 +19,9 @@ struct received {
 
 void core_up(int harbor);
 void core_down(void);
+/* cmocka group setup and teardown: core_up(0) and core_down(). */
+int core_group_setup(void **state);
+int core_group_teardown(void **state);
 /* A service whose callback records what it receives into *log. */
 uint32_t core_recording_service(struct received *log);
 /* Dispatches queued messages on this thread until none is left. */

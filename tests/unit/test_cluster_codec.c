@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lua_fixture.h"
 #include "skynet.h"
 
 int luaopen_skynet_cluster_core(lua_State *L);
@@ -31,20 +32,6 @@ static int lnewmsg(lua_State *L)
 	lua_pushlightuserdata(L, msg);
 	lua_pushinteger(L, (lua_Integer)len);
 	return 2;
-}
-
-/* msgstring(msg, sz) -> the bytes, msg kept. */
-static int lmsgstring(lua_State *L)
-{
-	const char *msg = lua_touserdata(L, 1);
-	lua_pushlstring(L, msg, (size_t)luaL_checkinteger(L, 2));
-	return 1;
-}
-
-static int lfreemsg(lua_State *L)
-{
-	skynet_free(lua_touserdata(L, 1));
-	return 0;
 }
 
 static const char prelude[] =
@@ -68,19 +55,11 @@ static const char prelude[] =
 
 static void run_lua(const char *chunk)
 {
-	lua_State *L = luaL_newstate();
-	luaL_openlibs(L);
-	luaL_requiref(L, "cluster", luaopen_skynet_cluster_core, 1);
-	lua_pop(L, 1);
-	lua_register(L, "newmsg", lnewmsg);
-	lua_register(L, "msgstring", lmsgstring);
-	lua_register(L, "freemsg", lfreemsg);
-	if (luaL_dostring(L, prelude) != LUA_OK || luaL_dostring(L, chunk) != LUA_OK) {
-		print_error("%s\n", lua_tostring(L, -1));
-		lua_close(L);
-		fail();
-	}
-	lua_close(L);
+	static const luaL_Reg helpers[] = {
+		{"newmsg", lnewmsg},
+		{NULL, NULL},
+	};
+	lua_fixture_run("cluster", luaopen_skynet_cluster_core, helpers, prelude, chunk);
 }
 
 /* Example A, both as a string body and as a heap message. */

@@ -113,20 +113,6 @@ static void release_hands_back_every_message(void **state)
 	assert_int_equal(dropped, 5);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	core_up(0);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	core_down();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,5 +121,5 @@ int main(void)
 		cmocka_unit_test(overload_reported_once_per_doubling),
 		cmocka_unit_test(release_hands_back_every_message),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, core_group_setup, core_group_teardown);
 }

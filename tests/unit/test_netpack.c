@@ -15,6 +15,7 @@
 
 #include <string.h>
 
+#include "lua_fixture.h"
 #include "skynet.h"
 #include "skynet_socket.h"
 
@@ -45,19 +46,6 @@ static int lsockmsg(lua_State *L)
 	lua_pushlightuserdata(L, m);
 	lua_pushinteger(L, (lua_Integer)sz);
 	return 2;
-}
-
-static int lfreemsg(lua_State *L)
-{
-	skynet_free(lua_touserdata(L, 1));
-	return 0;
-}
-
-static int lmsgstring(lua_State *L)
-{
-	const char *msg = lua_touserdata(L, 1);
-	lua_pushlstring(L, msg, (size_t)luaL_checkinteger(L, 2));
-	return 1;
 }
 
 static const char prelude[] =
@@ -98,19 +86,11 @@ static const char prelude[] =
 
 static void run_lua(const char *chunk)
 {
-	lua_State *L = luaL_newstate();
-	luaL_openlibs(L);
-	luaL_requiref(L, "netpack", luaopen_skynet_netpack, 1);
-	lua_pop(L, 1);
-	lua_register(L, "sockmsg", lsockmsg);
-	lua_register(L, "freemsg", lfreemsg);
-	lua_register(L, "msgstring", lmsgstring);
-	if (luaL_dostring(L, prelude) != LUA_OK || luaL_dostring(L, chunk) != LUA_OK) {
-		print_error("%s\n", lua_tostring(L, -1));
-		lua_close(L);
-		fail();
-	}
-	lua_close(L);
+	static const luaL_Reg helpers[] = {
+		{"sockmsg", lsockmsg},
+		{NULL, NULL},
+	};
+	lua_fixture_run("netpack", luaopen_skynet_netpack, helpers, prelude, chunk);
 }
 
 static void test_one_packet_per_read(void **state)

@@ -17,6 +17,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "driver_fixture.h"
 #include "redis_driver.h"
 #include "redis_fixture.h"
 
@@ -128,34 +129,13 @@ static int wait_ups(struct watch *w, int n) {
 	return wait_count(&w->lock, &w->changed, &w->ups, n, WAIT_MS);
 }
 
-static int quiet(void) {
-	return getenv("RD_TEST_LOG") == NULL;
-}
-
-static void print_log(void *ud, const char *line) {
-	(void)ud;
-	if (!quiet())
-		fprintf(stderr, "[driver] %s\n", line);
-}
-
 /* ---- issuing commands ------------------------------------------------- */
-
-static void submit(struct rd *rd, int timeout_ms, struct box *b, const char *fmt, ...) {
-	char *cmd;
-	va_list ap;
-	va_start(ap, fmt);
-	int len = redisvFormatCommand(&cmd, fmt, ap);
-	va_end(ap);
-	assert_true(len > 0);
-	rd_submit(rd, cmd, (size_t)len, timeout_ms, into_box, b);
-	redisFreeCommand(cmd);
-}
 
 /* Run one command and wait for its single answer into b. */
 #define RUN(rd, b, ...)                                                        \
 	do {                                                                   \
 		box_init(b);                                                   \
-		submit(rd, 0, b, __VA_ARGS__);                                 \
+		driver_fixture_submit(rd, 0, into_box, b, __VA_ARGS__);         \
 		assert_int_equal(wait_count(&(b)->lock, &(b)->changed,         \
 		                            &(b)->calls, 1, WAIT_MS), 1);      \
 	} while (0)
@@ -168,7 +148,7 @@ static struct rd *driver_for(const char *address, struct watch *w, const struct 
 	cfg.backoff_max_ms = cfg.backoff_max_ms ? cfg.backoff_max_ms : 200;
 	cfg.on_state = w ? watch_state : NULL;
 	cfg.ud = w;
-	cfg.log = print_log;
+	cfg.log = driver_fixture_log;
 	struct rd *rd = rd_create(&cfg, err, sizeof err);
 	if (!rd)
 		fail_msg("rd_create: %s", err);
@@ -261,7 +241,7 @@ static void test_request_timeout(void **state) {
 	RUN(rd, &next, "PING"); /* connected */
 	box_init(&slow);
 	struct timespec t0 = mono_now();
-	submit(rd, 100, &slow, "DEBUG SLEEP %s", "0.5");
+	driver_fixture_submit(rd, 100, into_box, &slow, "DEBUG SLEEP %s", "0.5");
 	assert_int_equal(wait_count(&slow.lock, &slow.changed, &slow.calls, 1, WAIT_MS), 1);
 	long long took = elapsed_ms(t0);
 	assert_int_equal(slow.type, RD_DRIVER_ERROR);
@@ -419,7 +399,7 @@ static void test_unreachable_then_connects(void **state) {
 	snprintf(expected, sizeof expected, "redis unreachable at %s: ", f.address);
 	box_init(&b);
 	struct timespec t0 = mono_now();
-	submit(rd, 300, &b, "PING");
+	driver_fixture_submit(rd, 300, into_box, &b, "PING");
 	assert_int_equal(wait_count(&b.lock, &b.changed, &b.calls, 1, WAIT_MS), 1);
 	assert_true(elapsed_ms(t0) <= 350);
 	assert_int_equal(b.type, RD_DRIVER_ERROR);

@@ -19,6 +19,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "driver_fixture.h"
 #include "redis_driver.h"
 #include "redis_fixture.h"
 
@@ -156,12 +157,6 @@ static void on_reply(void *ud, const struct rd_reply *r) {
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void print_log(void *ud, const char *line) {
-	(void)ud;
-	if (getenv("RD_TEST_LOG"))
-		fprintf(stderr, "[driver] %s\n", line);
-}
-
 /* Poll until *counter >= n, at most ms; returns the final value. */
 static int wait_for(struct seen *s, const int *counter, int n, int ms) {
 	long long end = mono_ms() + ms;
@@ -184,7 +179,7 @@ static struct rd *driver(const char *master_name, struct seen *s) {
 		.backoff_min_ms = 20,
 		.backoff_max_ms = 300,
 		.on_state = on_state,
-		.log = print_log,
+		.log = driver_fixture_log,
 		.ud = s,
 	};
 	struct rd *rd = rd_create(&cfg, err, sizeof err);
@@ -193,22 +188,11 @@ static struct rd *driver(const char *master_name, struct seen *s) {
 	return rd;
 }
 
-static void submit(struct rd *rd, struct seen *s, int timeout_ms, const char *fmt, ...) {
-	char *cmd;
-	va_list ap;
-	va_start(ap, fmt);
-	int len = redisvFormatCommand(&cmd, fmt, ap);
-	va_end(ap);
-	assert_true(len > 0);
-	rd_submit(rd, cmd, (size_t)len, timeout_ms, on_reply, s);
-	redisFreeCommand(cmd);
-}
-
 /* Run a command; 1 if it got the status/string reply want. */
 static int run(struct rd *rd, const char *want, const char *fmt, const char *arg) {
 	struct seen s;
 	seen_init(&s);
-	submit(rd, &s, 1000, fmt, arg);
+	driver_fixture_submit(rd, 1000, on_reply, &s, fmt, arg);
 	int ok = wait_for(&s, &s.replies, 1, 3000) == 1 && s.type != RD_DRIVER_ERROR &&
 	         s.type != RD_ERROR && strcmp(s.text, want) == 0;
 	if (!ok)
@@ -282,7 +266,7 @@ static void test_unknown_master_name(void **state) {
 	(void)state;
 	seen_init(&s);
 	struct rd *rd = driver("no-such-master", &s);
-	submit(rd, &s, 2000, "PING");
+	driver_fixture_submit(rd, 2000, on_reply, &s, "PING");
 	assert_int_equal(wait_for(&s, &s.replies, 1, 3000), 1);
 	assert_int_equal(s.type, RD_DRIVER_ERROR);
 	assert_int_equal(s.integer, RD_ERR_UNREACHABLE);
@@ -316,7 +300,7 @@ static void test_follows_switch_master(void **state) {
 	struct redis_fixture *old = server_on(current_master_port());
 	assert_non_null(old);
 	struct redis_fixture *next = old == &servers[0] ? &servers[1] : &servers[0];
-	submit(rd, &busy, 8000, "DEBUG SLEEP %d", 4);
+	driver_fixture_submit(rd, 8000, on_reply, &busy, "DEBUG SLEEP %d", 4);
 	sleep_ms(100);
 	redisReply *r = ask(sentinels[1].port, "SENTINEL FAILOVER %s", MASTER_NAME);
 	assert_non_null(r);

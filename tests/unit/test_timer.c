@@ -84,20 +84,6 @@ static void now_counts_centiseconds(void **state)
 	assert_true(after >= before + 2 && after <= before + 20);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	core_up(0);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	core_down();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -106,5 +92,5 @@ int main(void)
 		cmocka_unit_test(many_timers_heap_order),
 		cmocka_unit_test(now_counts_centiseconds),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, core_group_setup, core_group_teardown);
 }
