@@ -5,11 +5,13 @@
 #   make test            install missing packages, build, run every test
 #   make bench           run the benchmarks
 #   make demo            the three-node fail-over demo
+#   make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 300)
 #   make deps            install missing Debian packages
 #   make SANITIZE=address,undefined test    (or SANITIZE=thread)
 
 DEB_PACKAGES := liblua5.4-dev libhiredis-dev libevent-dev libcmocka-dev \
 	redis-server redis-sentinel pkg-config build-essential python3
+FUZZ_PACKAGES := clang libclang-rt-14-dev
 PKGS := lua5.4 hiredis libevent libevent_pthreads
 
 CC ?= gcc
@@ -73,16 +75,20 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_HELPERS) $(BUILD)/libskynode.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
-		dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+# install_missing PACKAGES: apt-get the ones dpkg does not know (sudo when not root)
+define install_missing
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$sudo apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing \
-			>/dev/null || { echo "make deps: apt-get failed" >&2; exit 1; }; \
+			>/dev/null || { echo "make: apt-get install failed" >&2; exit 1; }; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEB_PACKAGES))
 
 test: deps
 	@$(MAKE) --no-print-directory test-run
@@ -91,14 +97,16 @@ test-run: all $(UNIT_TESTS)
 	@BUILD=$(BUILD) SKYNODE=$(BUILD)/skynode SANITIZE=$(SANITIZE) \
 		tests/run.sh
 
-bench: all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@SKYNODE=$(BUILD)/skynode tests/bench/run.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@deploy/demo.sh
 
-fuzz:
+fuzz: deps
+	$(call install_missing,$(FUZZ_PACKAGES))
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:

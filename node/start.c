@@ -17,6 +17,7 @@
 
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -26,7 +27,16 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define SPIN_BEFORE_SLEEP 2000
+/* An idle worker first spins briefly (the next message of a ping-pong
+ * usually comes within microseconds), then yields its core a few times (on
+ * a busy machine the thread that would send the next message may need
+ * it), and only then sleeps. */
+#ifndef SPIN_PAUSES
+#define SPIN_PAUSES 200
+#endif
+#ifndef SPIN_YIELDS
+#define SPIN_YIELDS 50
+#endif
 #define SIGNAL_STOP SIGUSR2
 
 /* Idle workers sleep on a futex "eventcount": a sleeper reads the epoch,
@@ -65,12 +75,22 @@ void skynet_worker_wakeup(void)
 	}
 }
 
+static int work_or_quit(void)
+{
+	return !skynet_globalmq_empty() || atomic_load(&W.quit);
+}
+
 static int spin_for_work(void)
 {
-	for (int i = 0; i < SPIN_BEFORE_SLEEP; i++) {
-		if (!skynet_globalmq_empty() || atomic_load(&W.quit))
+	for (int i = 0; i < SPIN_PAUSES; i++) {
+		if (work_or_quit())
 			return 1;
 		__builtin_ia32_pause();
+	}
+	for (int i = 0; i < SPIN_YIELDS; i++) {
+		if (work_or_quit())
+			return 1;
+		sched_yield();
 	}
 	return 0;
 }

@@ -40,6 +40,8 @@ start = "rt_main"
 logger = "$dir/$1.log"
 preload = "$dir/pre.lua"
 cpath = "$dir/?.so"
+lua_cpath = "$dir/?.so"
+logpath = "$dir"
 luaservice = "$root/service/?.lua;$root/tests/lua/?.lua"
 lua_path = "$root/lualib/?.lua;$root/coord/?.lua"
 $2
@@ -61,8 +63,9 @@ stop_node() {
 }
 
 echo 'RT_PRELOADED = "yes"' >"$dir/pre.lua"
-cc -shared -fPIC -I"$root/node" -o "$dir/hello.so" "$root/tests/cluster/rt_hello.c"
-check $? "a C service builds against node/skynet.h" "cc failed"
+cc -shared -fPIC -I"$root/node" -o "$dir/hello.so" "$root/tests/cluster/rt_hello.c" &&
+	cc -shared -fPIC $(pkg-config --cflags lua5.4) -o "$dir/rtmod.so" "$root/tests/cluster/rt_luamod.c"
+check $? "a C service and a Lua C module build against our headers" "cc failed"
 
 write_config a 'rt_loop = true'
 "$SKYNODE" "$dir/a.conf" >"$dir/a.out" 2>&1 &
@@ -74,6 +77,11 @@ grep -q "PRELOADED yes" "$dir/a.log"
 check $? "the preload file ran before the service" "$(grep PRELOADED "$dir/a.log")"
 grep -q "hello world from C" "$dir/a.log" && grep -q "C SERVICE pong" "$dir/a.log"
 check $? "the C service from cpath started and answered" "$(grep -E 'C SERVICE|hello' "$dir/a.log")"
+grep -q "LUA C MODULE 42" "$dir/a.log"
+check $? "require finds a Lua C module through lua_cpath" "$(grep 'LUA C MODULE' "$dir/a.log")"
+logged=$(sed -nE 's/.*LOGGED ([0-9a-f]{8})$/\1/p' "$dir/a.log")
+grep -qE ' 10 [0-9]+ [0-9]+ ' "$dir/$logged.log" 2>/dev/null
+check $? "LOGON writes a service's messages to logpath/<handle>.log" "$(cat "$dir/$logged.log" 2>&1 | head -3)"
 
 mv "$dir/a.log" "$dir/a.log.1"
 kill -HUP "$a"

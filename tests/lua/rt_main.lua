@@ -1,6 +1,7 @@
 -- rt_main: the start service of tests/cluster/test_runtime.sh.  It reports
--- the preload file's global, talks to a C service loaded from cpath, keeps
--- a ticker logging, and traps a looping service with signal 0.
+-- the preload file's global, talks to a C service loaded from cpath, loads a
+-- Lua C module through lua_cpath, logs one service's messages to logpath,
+-- keeps a ticker logging, and traps a looping service with signal 0.
 local skynet = require "skynet"
 require "skynet.manager"
 local core = require "skynet.core"
@@ -25,6 +26,13 @@ skynet.start(function()
 	skynet.error("PRELOADED", tostring(RT_PRELOADED))
 	local hello = skynet.launch("hello", "world")
 	skynet.error("C SERVICE", hello and skynet.call(hello, "text", "ping") or "not launched")
+	local found, rtmod = pcall(require, "rtmod")
+	skynet.error("LUA C MODULE", found and rtmod.answer() or rtmod)
+	local logged = skynet.newservice("rt_looper")
+	core.command("LOGON", skynet.address(logged))
+	skynet.call(logged, "lua", "PING")
+	core.command("LOGOFF", skynet.address(logged))
+	skynet.error("LOGGED", string.format("%08x", logged))
 	skynet.fork(function()
 		for i = 1, math.huge do
 			skynet.error("tick", i)
