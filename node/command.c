@@ -151,11 +151,11 @@ static const char *cmd_starttime(struct skynet_context *ctx, const char *param)
 	return result_number(ctx, skynet_starttime());
 }
 
+/* ABORT [status]: stop the node; the process exits with status. */
 static const char *cmd_abort(struct skynet_context *ctx, const char *param)
 {
 	(void)ctx;
-	(void)param;
-	skynet_shutdown_begin();
+	skynet_shutdown_begin((int)strtol(param, NULL, 10));
 	return NULL;
 }
 

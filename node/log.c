@@ -35,6 +35,18 @@ void skynet_error(struct skynet_context *ctx, const char *fmt, ...)
 	skynet_free(line);
 }
 
+static _Atomic uint32_t logger_handle;
+
+void skynet_log_set_logger(uint32_t handle) { logger_handle = handle; }
+
+void skynet_log_orphan(uint32_t dead, int type, uint32_t source,
+		       const void *data, size_t sz)
+{
+	if (dead == logger_handle && type == PTYPE_TEXT)
+		fprintf(stderr, "[:%08x] %.*s\n", source, (int)sz,
+			data ? (const char *)data : "");
+}
+
 void skynet_log_timestamp(char *buf, size_t size)
 {
 	struct timeval tv;

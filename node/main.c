@@ -116,6 +116,8 @@ int main(int argc, char *argv[])
 		skynet_env_free();
 		return 1;
 	}
+	/* Services name the file in their config errors. */
+	skynet_setenv("skynode_config", argv[1]);
 	struct skynet_config config;
 	apply_defaults(&config);
 	int status = check_config(&config, argv[1]);

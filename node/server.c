@@ -278,11 +278,19 @@ static void drop_message(struct skynet_message *msg, void *ud)
 {
 	uint32_t handle = *(uint32_t *)ud;
 	int type = (int)(msg->sz >> MESSAGE_TYPE_SHIFT);
+	skynet_log_orphan(handle, type, msg->source, msg->data,
+			  msg->sz & MESSAGE_TYPE_MASK);
 	skynet_message_free(msg);
 	if (msg->session != 0 && type != PTYPE_RESPONSE && type != PTYPE_ERROR &&
 	    msg->source != 0)
 		skynet_send(NULL, handle, msg->source, PTYPE_ERROR,
 			    msg->session, NULL, 0);
+}
+
+void skynet_context_drop_queue(struct message_queue *q)
+{
+	uint32_t handle = skynet_mq_handle(q);
+	skynet_mq_release(q, drop_message, &handle);
 }
 
 static void handle_one(struct skynet_context *ctx, struct skynet_monitor *sm,
@@ -308,7 +316,7 @@ struct message_queue *skynet_context_message_dispatch(
 	uint32_t handle = skynet_mq_handle(q);
 	struct skynet_context *ctx = skynet_handle_grab(handle);
 	if (ctx == NULL) {
-		skynet_mq_release(q, drop_message, &handle);
+		skynet_context_drop_queue(q);
 		return skynet_globalmq_pop();
 	}
 	int batch = 1;

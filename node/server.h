@@ -29,6 +29,9 @@ struct skynet_context *skynet_context_release(struct skynet_context *ctx);
  * failure the caller still owns msg->data. */
 int skynet_context_push(uint32_t handle, struct skynet_message *msg);
 int skynet_context_newsession(struct skynet_context *ctx);
+/* Frees the queue of a service that is gone; requests in it are answered
+ * with PTYPE_ERROR, lines for the logger go to stderr. */
+void skynet_context_drop_queue(struct message_queue *q);
 /* Frees a message that will not be delivered (socket data included). */
 void skynet_message_free(struct skynet_message *msg);
 int skynet_context_total(void);

@@ -84,5 +84,6 @@ int logger_init(void *p, struct skynet_context *ctx, const char *parm)
 	}
 	skynet_callback(ctx, lg, log_line);
 	skynet_command(ctx, "REG", ".logger");
+	skynet_log_set_logger(skynet_context_handle(ctx));
 	return 0;
 }

@@ -17,9 +17,10 @@ static struct {
 	pthread_mutex_t lock;
 	enum shutdown_state state;
 	uint64_t deadline_ns;
+	int exit_status;
 	int hook_count;
 	uint32_t hooks[MAX_HOOKS];
-} S = { PTHREAD_MUTEX_INITIALIZER, SHUTDOWN_RUNNING, 0, 0, {0} };
+} S = { PTHREAD_MUTEX_INITIALIZER, SHUTDOWN_RUNNING, 0, 0, 0, {0} };
 
 static int find_hook(uint32_t handle)
 {
@@ -60,9 +61,11 @@ static void tell_hooks(void)
 			    (void *)SHUTDOWN_TEXT, strlen(SHUTDOWN_TEXT));
 }
 
-void skynet_shutdown_begin(void)
+void skynet_shutdown_begin(int status)
 {
 	pthread_mutex_lock(&S.lock);
+	if (S.exit_status == 0)
+		S.exit_status = status;
 	if (S.state == SHUTDOWN_RUNNING) {
 		S.state = SHUTDOWN_WAITING;
 		S.deadline_ns = skynet_hpc() + (uint64_t)SHUTDOWN_GRACE_MS * 1000000;
@@ -70,6 +73,14 @@ void skynet_shutdown_begin(void)
 	}
 	pthread_mutex_unlock(&S.lock);
 	skynet_housekeeper_wake();
+}
+
+int skynet_shutdown_exit_status(void)
+{
+	pthread_mutex_lock(&S.lock);
+	int status = S.exit_status;
+	pthread_mutex_unlock(&S.lock);
+	return status;
 }
 
 void skynet_shutdown_last_context_gone(void)

@@ -21,7 +21,9 @@ enum shutdown_state {
 void skynet_shutdown_hook(uint32_t handle);
 void skynet_shutdown_done(uint32_t handle);
 void skynet_shutdown_forget(uint32_t handle);
-void skynet_shutdown_begin(void);
+/* Starts the stop; the process exits with the first non-zero status given. */
+void skynet_shutdown_begin(int status);
+int skynet_shutdown_exit_status(void);
 void skynet_shutdown_last_context_gone(void);
 
 /* For the housekeeping thread: advances the state machine at time now_ns

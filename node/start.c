@@ -166,7 +166,7 @@ static void *signal_main(void *p)
 		if (sig == SIGHUP)
 			reopen_log();
 		else
-			skynet_shutdown_begin();
+			skynet_shutdown_begin(0);
 	}
 }
 
@@ -230,18 +230,12 @@ static int launch(const char *cmdline)
 	return skynet_context_launch(module, space ? space + 1 : NULL) ? 0 : -1;
 }
 
-static void free_message(struct skynet_message *msg, void *ud)
-{
-	(void)ud;
-	skynet_message_free(msg);
-}
-
 /* Every service is gone, so every queue left is marked for release. */
 static void drain_queues(void)
 {
 	struct message_queue *q;
 	while ((q = skynet_globalmq_pop()) != NULL)
-		skynet_mq_release(q, free_message, NULL);
+		skynet_context_drop_queue(q);
 }
 
 static void free_runtime(void)
@@ -279,5 +273,5 @@ int skynet_start(const struct skynet_config *config)
 		skynet_handle_retireall();
 	run_threads(config->thread, &signals);
 	free_runtime();
-	return status;
+	return status ? status : skynet_shutdown_exit_status();
 }

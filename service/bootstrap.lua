@@ -6,12 +6,13 @@
 
 local skynet = require "skynet"
 require "skynet.manager"
+local core = require "skynet.core"
 
 local function start_or_abort(name)
 	local ok, handle = pcall(skynet.newservice, name)
 	if not ok then
 		skynet.error("bootstrap: can't start " .. name .. ": " .. tostring(handle))
-		skynet.abort()
+		core.command("ABORT", "1") -- the process exits with status 1
 		error("bootstrap aborted")
 	end
 	return handle

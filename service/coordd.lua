@@ -478,7 +478,11 @@ end
 skynet.start(function()
 	node_name = skynet.getenv "nodename" or "local"
 	backend_kind = skynet.getenv "coordinator" or "local"
-	backend = load_backend(backend_kind)
+	local loaded, result = pcall(load_backend, backend_kind)
+	if not loaded then -- name the config file, as the runtime does for its keys
+		error((skynet.getenv "skynode_config" or "config") .. ": " .. tostring(result), 0)
+	end
+	backend = result
 	skynet.dispatch("lua", dispatch)
 	if backend.cluster_addresses then
 		local ok, err = pcall(become_cluster_resolver)

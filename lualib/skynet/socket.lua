@@ -331,12 +331,20 @@ socket.lwrite = assert(driver.lsend)
 socket.header = assert(driver.header)
 
 -- Closes id without waiting; the record is dropped at once.
-function socket.close_fd(id)
+-- Drops id's record at once; a task blocked reading it wakes and gets
+-- false (with nothing buffered).
+local function forget(id)
 	local s = sockets[id]
 	if s then
+		s.connected = false
+		wakeup(s)
 		driver.clear(s.buffer, node_pool)
 		sockets[id] = nil
 	end
+end
+
+function socket.close_fd(id)
+	forget(id)
 	driver.close(id)
 end
 
@@ -361,11 +369,7 @@ function socket.close(id)
 end
 
 function socket.shutdown(id)
-	local s = sockets[id]
-	if s then
-		driver.clear(s.buffer, node_pool)
-		sockets[id] = nil
-	end
+	forget(id)
 	driver.shutdown(id)
 end
 

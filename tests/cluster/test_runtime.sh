@@ -111,4 +111,11 @@ status=$?
 [ $status -ne 0 ] && echo "$out" | grep -q "bad.conf" && echo "$out" | grep -q "thread"
 check $? "a bad config exits non-zero naming the file and the key" "status $status: $out"
 
+write_config bogus 'coordinator = "bogus"'
+out=$(timeout 10 "$SKYNODE" "$dir/bogus.conf" 2>&1)
+status=$?
+[ $status -eq 1 ] && cat "$dir/bogus.log" - <<<"$out" | grep -q "bogus.conf: config key \`coordinator\`"
+check $? "a bad coordinator stops the boot with status 1, naming the file and the key" \
+	"status $status: $out $(cat "$dir/bogus.log")"
+
 [ "$failed" -eq 0 ]

@@ -64,6 +64,22 @@ local function test_read_some(port)
 	socket.close(id)
 end
 
+-- shutdown and close_fd from another task wake a reader blocked on the id.
+local function test_forget_wakes_reader(port)
+	for _, forget in ipairs { "shutdown", "close_fd" } do
+		local id = assert(socket.open("127.0.0.1", port))
+		local result
+		skynet.fork(function() result = table.pack(socket.read(id, 100)) end)
+		skynet.sleep(1)
+		socket[forget](id)
+		for _ = 1, 100 do
+			if result then break end
+			skynet.sleep(1)
+		end
+		t.eq(result and result[1], false, "socket." .. forget .. " wakes a blocked reader with false")
+	end
+end
+
 -- Returns once the socket thread applied the requests sent before: the
 -- connect below travels the same control pipe.
 local function barrier(port)
@@ -153,6 +169,7 @@ skynet.start(function()
 		{ "echo lines", function() test_echo_lines(port) end },
 		{ "readall", function() test_readall(port) end },
 		{ "read some", function() test_read_some(port) end },
+		{ "shutdown wakes a reader", function() test_forget_wakes_reader(port) end },
 		{ "refused", function() test_refused(port) end },
 		{ "pause, block, onclose", function() test_pause_block_onclose(port) end },
 		{ "warning and shutdown", test_warning_and_shutdown },
