@@ -52,6 +52,12 @@ local running_task             -- the task being resumed, nil in the dispatcher
 local init_task                -- the task running the start function
 local exiting = false
 local traceid = 0
+local tracing = false          -- task_tracetag has been written at least once
+
+local PTYPE_RESPONSE = skynet.PTYPE_RESPONSE
+local PTYPE_ERROR = skynet.PTYPE_ERROR
+local PTYPE_TRACE = skynet.PTYPE_TRACE
+local c_send = c.send
 
 ----------------------------------------------------------------------------
 -- Task pool
@@ -59,46 +65,71 @@ local traceid = 0
 
 local POOL_LIMIT = 256
 local task_pool = {}
+local pool_size = 0
 local task_body = {}           -- task -> function it runs when next resumed
 
 local function forget_request(task)
 	request_session[task] = nil
 	request_source[task] = nil
-	task_tracetag[task] = nil
-end
-
-local function warn_unanswered(task, f)
-	local session = request_session[task]
-	if session and session ~= 0 then
-		local info = debug.getinfo(f, "S")
-		skynet.error(string.format("Maybe forgot response session %d from %s : %s:%d",
-			session, skynet.address(request_source[task]), info.short_src, info.linedefined))
+	if tracing then
+		task_tracetag[task] = nil
 	end
 end
 
--- Runs the body given to the task, then parks it in the pool.  A parked task
--- resumes from its yield with the arguments of its next body (a tail call, so
--- the stack does not grow).
+-- A request's body: unpack the message inside the task, so that a message
+-- that does not unpack fails the task and its caller gets an error.  Warns
+-- when the dispatch function left the request unanswered.
+local function run_request(task, f, unpack, session, source, msg, sz)
+	f(session, source, unpack(msg, sz))
+	local unanswered = request_session[task]
+	if unanswered then
+		if unanswered ~= 0 then
+			local info = debug.getinfo(f, "S")
+			skynet.error(string.format("Maybe forgot response session %d from %s : %s:%d",
+				unanswered, skynet.address(source), info.short_src, info.linedefined))
+		end
+		request_session[task] = nil
+	end
+	request_source[task] = nil
+end
+
+-- The life of a pooled task.  It is resumed with the arguments of the body
+-- recorded in task_body, or, for a request, with those of run_request.  When
+-- the body returns, the task parks in the pool and yields; its next resume
+-- starts the next body (a tail call, so the stack does not grow).
 local function run_bodies(task, ...)
 	local f = task_body[task]
-	task_body[task] = nil
-	f(...)
-	warn_unanswered(task, f)
-	forget_request(task)
-	if #task_pool >= POOL_LIMIT then
+	if f then
+		task_body[task] = nil
+		f(...)
+	else
+		run_request(task, ...)
+	end
+	if tracing then
+		task_tracetag[task] = nil
+	end
+	if pool_size >= POOL_LIMIT then
 		return "EXIT"
 	end
-	task_pool[#task_pool + 1] = task
+	pool_size = pool_size + 1
+	task_pool[pool_size] = task
 	return run_bodies(task, coroutine_yield "EXIT")
 end
 
-local function new_task(f)
-	local task = tremove(task_pool)
+local function take_task()
+	local task = task_pool[pool_size]
 	if task == nil then
-		task = coroutine.create(function(...)
+		return coroutine.create(function(...)
 			return run_bodies(coroutine_running(), ...)
 		end)
 	end
+	task_pool[pool_size] = nil
+	pool_size = pool_size - 1
+	return task
+end
+
+local function new_task(f)
+	local task = take_task()
 	task_body[task] = f
 	return task
 end
@@ -110,7 +141,7 @@ end
 local function task_failed(task, err)
 	local session = request_session[task]
 	if session and session ~= 0 then
-		c.send(request_source[task], skynet.PTYPE_ERROR, session, "")
+		c_send(request_source[task], PTYPE_ERROR, session, "")
 	end
 	forget_request(task)
 	task_body[task] = nil
@@ -128,11 +159,19 @@ local function resume(task, ...)
 	if not ok then
 		return task_failed(task, command)
 	end
+	if command == "SUSPEND" or command == "EXIT" then
+		return
+	end
 	if command == "QUIT" then
 		coroutine.close(task)
-	elseif command ~= "SUSPEND" and command ~= "EXIT" then
+	else
 		task_failed(task, "a task yielded outside skynet (unknown command " .. tostring(command) .. ")")
 	end
+end
+
+local function trace_resume(task)
+	local tag = task_tracetag[task]
+	if tag then c.trace(tag, "resume") end
 end
 
 local function wake_one()
@@ -143,7 +182,7 @@ local function wake_one()
 			local task = waiting_task[session]
 			if type(task) == "thread" then
 				waiting_task[session] = "BREAK"
-				if task_tracetag[task] then c.trace(task_tracetag[task], "resume") end
+				if tracing then trace_resume(task) end
 				resume(task, false, "BREAK")
 			end
 		end
@@ -202,22 +241,9 @@ function skynet.dispatch_unknown_response(f)
 	return previous
 end
 
-local function handle_response(session, source, msg, sz)
-	local task = waiting_task[session]
-	if task == "BREAK" then
-		waiting_task[session] = nil
-	elseif task == nil then
-		unknown_response(session, source, msg, sz)
-	else
-		waiting_task[session] = nil
-		if task_tracetag[task] then c.trace(task_tracetag[task], "resume") end
-		resume(task, true, msg, sz)
-	end
-end
-
 local function refuse_request(prototype, session, source, msg, sz)
 	if session ~= 0 then
-		c.send(source, skynet.PTYPE_ERROR, session, "")
+		c_send(source, PTYPE_ERROR, session, "")
 	end
 	unknown_request(session, source, msg, sz, prototype)
 end
@@ -229,74 +255,85 @@ local function new_trace_tag(info)
 	return tag
 end
 
+local function set_tracetag(task, tag)
+	tracing = true
+	task_tracetag[task] = tag
+end
+
 local function start_trace(task, p, source)
 	local tag = trace_source[source]
 	if p.trace == false then
 		trace_source[source] = nil
-		task_tracetag[task] = false
+		set_tracetag(task, false)
 	elseif tag then
 		trace_source[source] = nil
 		c.trace(tag, "request")
-		task_tracetag[task] = tag
+		set_tracetag(task, tag)
 	elseif p.trace then
-		task_tracetag[task] = new_trace_tag()
+		set_tracetag(task, new_trace_tag())
 	end
 end
 
--- Run the dispatch function f in a new task, once the message is unpacked.
-local function start_request(f, p, session, source, unpacked, ...)
-	if not unpacked then
-		if session ~= 0 then
-			c.send(source, skynet.PTYPE_ERROR, session, "")
-		end
-		error(string.format("can't unpack a %s message from %s: %s",
-			p.name, skynet.address(source), tostring((...))))
-	end
-	local task = new_task(f)
-	request_session[task] = session
-	request_source[task] = source
-	start_trace(task, p, source)
-	resume(task, session, source, ...)
-end
-
-local function handle_request(prototype, msg, sz, session, source)
+-- Every message other than a response or a request for a protocol with a
+-- dispatch function.  These call functions the
+-- service may have replaced, so the caller runs them protected.
+local function handle_other(prototype, msg, sz, session, source)
 	local p = proto[prototype]
 	if p == nil then
-		if prototype == skynet.PTYPE_TRACE then
+		if prototype == PTYPE_TRACE then
 			trace_source[source] = c.tostring(msg, sz)
 		else
 			refuse_request(prototype, session, source, msg, sz)
 		end
-		return
-	end
-	local f = p.dispatch
-	if f == nil then
+	elseif p.dispatch == nil then
 		trace_source[source] = nil
-		return refuse_request(p.name, session, source, msg, sz)
+		refuse_request(p.name, session, source, msg, sz)
+	else -- PTYPE_ERROR
+		p.dispatch(session, source, msg, sz)
 	end
-	if prototype == skynet.PTYPE_ERROR then
-		return f(session, source, msg, sz)
-	end
-	start_request(f, p, session, source, pcall(p.unpack, msg, sz))
 end
 
-local function handle_message(prototype, msg, sz, session, source)
-	if prototype == skynet.PTYPE_RESPONSE then
-		handle_response(session, source, msg, sz)
-	else
-		handle_request(prototype, msg, sz, session, source)
-	end
+local function report_dispatch_error(session, source, sz, err)
+	skynet.error(string.format("lua call [%s to %s : %d msgsz = %d] error : %s",
+		skynet.address(source), skynet.address(skynet.self()), session, sz or 0, tostring(err)))
 end
 
 -- The callback installed by skynet.start: never raises into the runtime;
--- errors are logged with the message that caused them.
+-- errors are logged with the message that caused them.  Responses resume
+-- the task waiting for them; a request for a protocol with a dispatch
+-- function runs in a new task (see run_request).  Tasks catch their own
+-- errors, so only the other messages need a protected call.
 function skynet.dispatch_message(prototype, msg, sz, session, source)
-	local ok, err = xpcall(handle_message, traceback, prototype, msg, sz, session, source)
-	if not ok then
-		skynet.error(string.format("lua call [%s to %s : %d msgsz = %d] error : %s",
-			skynet.address(source), skynet.address(skynet.self()), session, sz or 0, tostring(err)))
+	if prototype == PTYPE_RESPONSE then
+		local task = waiting_task[session]
+		if task == nil then
+			local ok, err = xpcall(unknown_response, traceback, session, source, msg, sz)
+			if not ok then report_dispatch_error(session, source, sz, err) end
+		elseif task == "BREAK" then
+			waiting_task[session] = nil
+		else
+			waiting_task[session] = nil
+			if tracing then trace_resume(task) end
+			resume(task, true, msg, sz)
+		end
+	else
+		local p = proto[prototype]
+		if p and p.dispatch and prototype ~= PTYPE_ERROR then
+			local task = take_task()
+			request_session[task] = session
+			request_source[task] = source
+			if p.trace ~= nil or trace_source[source] then
+				start_trace(task, p, source)
+			end
+			resume(task, p.dispatch, p.unpack, session, source, msg, sz)
+		else
+			local ok, err = xpcall(handle_other, traceback, prototype, msg, sz, session, source)
+			if not ok then report_dispatch_error(session, source, sz, err) end
+		end
 	end
-	drain_queues()
+	if wakeup_queue[1] ~= nil or error_queue[1] ~= nil or fork_queue.head <= fork_queue.tail then
+		drain_queues()
+	end
 end
 
 -- Errors: a PTYPE_ERROR with a session fails that call; with session 0 it
@@ -429,55 +466,51 @@ end
 -- Sending and calling
 ----------------------------------------------------------------------------
 
-local function wait_for(session, target)
-	call_target[session] = target
-	waiting_task[session] = running_task
-	local ok, msg, sz = coroutine_yield "SUSPEND"
-	call_target[session] = nil
-	if not ok then
-		error(string.format("call failed: %s did not answer session %d (it exited or raised an error)",
-			skynet.address(target), session), 3)
-	end
-	return msg, sz
-end
-
 local function announce_trace(addr)
 	local tag = task_tracetag[running_task]
 	if tag then
 		c.trace(tag, "call", skynet.address(addr))
-		c.send(addr, skynet.PTYPE_TRACE, 0, tag)
+		c_send(addr, PTYPE_TRACE, 0, tag)
 	end
 end
 
-local function send_request(addr, id, ...)
-	announce_trace(addr)
-	local session = c.send(addr, id, nil, ...)
+-- Sends a request and waits for the answer; returns its msg, sz.  Errors
+-- are reported at the caller of skynet.call / rawcall.
+local function request(addr, id, msg, sz)
+	if tracing then announce_trace(addr) end
+	local session = c_send(addr, id, nil, msg, sz)
 	if session == nil then
 		error("call to invalid address " .. skynet.address(addr), 3)
 	end
-	return session
+	call_target[session] = addr
+	waiting_task[session] = running_task
+	local ok, answer, answer_sz = coroutine_yield "SUSPEND"
+	call_target[session] = nil
+	if not ok then
+		error(string.format("call failed: %s did not answer session %d (it exited or raised an error)",
+			skynet.address(addr), session), 3)
+	end
+	return answer, answer_sz
 end
 
 function skynet.call(addr, typename, ...)
-	local p = protocol(typename)
-	local session = send_request(addr, p.id, p.pack(...))
-	return p.unpack(wait_for(session, addr))
+	local p = proto[typename] or protocol(typename)
+	return p.unpack(request(addr, p.id, p.pack(...)))
 end
 
 function skynet.rawcall(addr, typename, msg, sz)
-	local p = protocol(typename)
-	local session = send_request(addr, p.id, msg, sz)
-	return wait_for(session, addr)
+	local p = proto[typename] or protocol(typename)
+	return request(addr, p.id, msg, sz)
 end
 
 function skynet.send(addr, typename, ...)
-	local p = protocol(typename)
-	return c.send(addr, p.id, 0, p.pack(...))
+	local p = proto[typename] or protocol(typename)
+	return c_send(addr, p.id, 0, p.pack(...))
 end
 
 function skynet.rawsend(addr, typename, msg, sz)
-	local p = protocol(typename)
-	return c.send(addr, p.id, 0, msg, sz)
+	local p = proto[typename] or protocol(typename)
+	return c_send(addr, p.id, 0, msg, sz)
 end
 
 function skynet.redirect(dest, source, typename, ...)
@@ -502,16 +535,12 @@ function skynet.ret(msg, sz)
 	end
 	local source = request_source[task]
 	request_session[task] = nil
-	local tag = task_tracetag[task]
-	if tag then c.trace(tag, "response") end
+	if tracing and task_tracetag[task] then c.trace(task_tracetag[task], "response") end
 	if session == 0 then
 		if sz ~= nil then c.trash(msg, sz) end
 		return false
 	end
-	if c.send(source, skynet.PTYPE_RESPONSE, session, msg, sz) then
-		return true
-	end
-	return false
+	return c_send(source, PTYPE_RESPONSE, session, msg, sz) ~= nil
 end
 
 function skynet.retpack(...)
@@ -550,9 +579,9 @@ function skynet.response(pack)
 		end
 		pending_responses[response] = nil
 		if ok then
-			return c.send(source, skynet.PTYPE_RESPONSE, session, pack(...)) ~= nil
+			return c_send(source, PTYPE_RESPONSE, session, pack(...)) ~= nil
 		end
-		return c.send(source, skynet.PTYPE_ERROR, session, "") ~= nil
+		return c_send(source, PTYPE_ERROR, session, "") ~= nil
 	end
 	pending_responses[response] = true
 	return response
@@ -692,7 +721,7 @@ function skynet.killthread(target)
 	end
 	local request = request_session[task]
 	if request and request ~= 0 then
-		c.send(request_source[task], skynet.PTYPE_ERROR, request, "")
+		c_send(request_source[task], PTYPE_ERROR, request, "")
 	end
 	forget_request(task)
 	waiting_task[session] = "BREAK"
@@ -717,7 +746,7 @@ function skynet.trace(info)
 	if task_tracetag[task] == false then
 		return
 	end
-	task_tracetag[task] = new_trace_tag(info)
+	set_tracetag(task, new_trace_tag(info))
 end
 
 function skynet.tracetag()
@@ -780,7 +809,7 @@ end
 local function fail_pending()
 	for task, session in pairs(request_session) do
 		if session ~= 0 and request_source[task] then
-			c.send(request_source[task], skynet.PTYPE_ERROR, session, "")
+			c_send(request_source[task], PTYPE_ERROR, session, "")
 		end
 	end
 	for response in pairs(pending_responses) do
@@ -791,7 +820,7 @@ local function fail_pending()
 		called[target] = true
 	end
 	for target in pairs(called) do
-		c.send(target, skynet.PTYPE_ERROR, 0, "")
+		c_send(target, PTYPE_ERROR, 0, "")
 	end
 end
 
@@ -821,7 +850,7 @@ function skynet.exit()
 	close_waiting_tasks()
 	c.callback(function(_, _, _, session, source)
 		if session ~= 0 and source ~= 0 then
-			c.send(source, skynet.PTYPE_ERROR, session, "")
+			c_send(source, PTYPE_ERROR, session, "")
 		end
 	end)
 	c.command "EXIT"

@@ -7,16 +7,16 @@
  * light userdata pointers are copied in host order.  The full description is
  * spec/serialization.md.
  *
- * Packing writes into a growable buffer that starts on the C stack.  It runs
- * inside a protected call so that any error (ours, a __pairs metamethod's,
- * out of memory) frees the heap part of the buffer before it propagates.
+ * Packing writes into a growable buffer that starts on the C stack.  When it
+ * outgrows that, the heap part is held by a guard userdata in a to-be-closed
+ * stack slot, so that any error (ours, a __pairs metamethod's, out of memory)
+ * frees it as it propagates; no protected call is needed.
  */
 #include "lua_seri.h"
 #include "skynet.h"
 
 #include <lauxlib.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -56,40 +56,81 @@ struct writer {
 	uint8_t *data; /* local or heap */
 	size_t len;
 	size_t cap;
-	int want_string; /* packstring: push the bytes as a Lua string */
-	int own_error;   /* the error being raised is the encoder's own */
+	lua_State *L;
+	int guard_slot;        /* stack slot reserved for the heap guard */
+	void **guarded;        /* the guard's pointer to the heap part, or NULL */
 	uint8_t local[INLINE_BUFFER];
 };
 
-static void writer_init(struct writer *w, int want_string)
+#define GUARD_METATABLE "skynode.seri.buffer"
+
+/* __close and __gc of a guard: frees the heap part it still holds. */
+static int guard_release(lua_State *L)
 {
+	void **guarded = lua_touserdata(L, 1);
+	skynet_free(*guarded);
+	*guarded = NULL;
+	return 0;
+}
+
+/* Reserves the guard's stack slot (nil until the buffer leaves the stack). */
+static void writer_init(lua_State *L, struct writer *w)
+{
+	luaL_checkstack(L, 1, "out of memory");
+	lua_pushnil(L);
 	w->data = w->local;
 	w->len = 0;
 	w->cap = sizeof w->local;
-	w->want_string = want_string;
-	w->own_error = 0;
+	w->L = L;
+	w->guard_slot = lua_gettop(L);
+	w->guarded = NULL;
 }
 
+/* Puts a guard in the reserved slot and marks it to-be-closed.  Called
+ * before the first heap allocation, so that nothing can leak. */
+static void writer_guard(struct writer *w)
+{
+	lua_State *L = w->L;
+	luaL_checkstack(L, 2, "out of memory");
+	void **guarded = lua_newuserdatauv(L, sizeof *guarded, 0);
+	*guarded = NULL;
+	if (luaL_newmetatable(L, GUARD_METATABLE)) {
+		lua_pushcfunction(L, guard_release);
+		lua_setfield(L, -2, "__close");
+		lua_pushcfunction(L, guard_release);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	lua_replace(L, w->guard_slot);
+	lua_toclose(L, w->guard_slot);
+	w->guarded = guarded;
+}
+
+/* Frees the heap part and closes the guard slot (left holding nil). */
 static void writer_release(struct writer *w)
 {
-	if (w->data != w->local)
-		skynet_free(w->data);
+	if (w->guarded == NULL)
+		return;
+	lua_closeslot(w->L, w->guard_slot);
+	w->guarded = NULL;
 	w->data = w->local;
 }
 
-/* Hands the bytes over as a skynet_malloc'ed buffer (NULL when empty). */
+/* Hands the bytes over as a skynet_malloc'ed buffer (NULL when empty) and
+ * pops the guard slot, which must be the top of the stack. */
 static void *writer_take(struct writer *w, size_t *sz)
 {
 	void *out = NULL;
 	*sz = w->len;
-	if (w->len == 0) {
-		writer_release(w);
-	} else if (w->data == w->local) {
+	if (w->guarded) {
+		out = w->data;
+		*w->guarded = NULL;
+	} else if (w->len) {
 		out = skynet_malloc(w->len);
 		memcpy(out, w->local, w->len);
-	} else {
-		out = w->data;
 	}
+	lua_settop(w->L, w->guard_slot - 1);
+	w->guarded = NULL;
 	w->data = w->local;
 	return out;
 }
@@ -101,13 +142,15 @@ static void writer_reserve(struct writer *w, size_t more)
 		return;
 	while (cap - w->len < more)
 		cap *= 2;
-	if (w->data == w->local) {
+	if (w->guarded == NULL) {
+		writer_guard(w);
 		uint8_t *heap = skynet_malloc(cap);
 		memcpy(heap, w->local, w->len);
 		w->data = heap;
 	} else {
 		w->data = skynet_realloc(w->data, cap);
 	}
+	*w->guarded = w->data;
 	w->cap = cap;
 }
 
@@ -137,18 +180,6 @@ static void write_tagged_le(struct writer *w, uint8_t tag, uint64_t v,
 /* --------------------------------------------------------------- encoder */
 
 static void pack_value(lua_State *L, struct writer *w, int idx, int depth);
-
-/* Raises an encoder error; pack_slots adds the caller's position to it, as
- * luaL_error would have outside the protected call. */
-static void pack_error(lua_State *L, struct writer *w, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	lua_pushvfstring(L, fmt, ap);
-	va_end(ap);
-	w->own_error = 1;
-	lua_error(L);
-}
 
 /* Width by signed int32 fit first: negatives take 4 bytes, values above
  * INT32_MAX take 8, small positives take 1 or 2 (unsigned). */
@@ -185,7 +216,7 @@ static void pack_string(lua_State *L, struct writer *w, int idx)
 	else if (len <= INT32_MAX)
 		write_tagged_le(w, TYPE_BYTE(TAG_LONG_STRING, 4), len, 4);
 	else
-		pack_error(L, w, "serialize can't pack a string of %I bytes (2 GiB or more)",
+		luaL_error(L, "serialize can't pack a string of %I bytes (2 GiB or more)",
 		           (lua_Integer)len);
 	write_bytes(w, s, len);
 }
@@ -263,7 +294,7 @@ static void pack_table_metapairs(lua_State *L, struct writer *w, int idx,
 static void pack_table(lua_State *L, struct writer *w, int idx, int depth)
 {
 	if (!lua_checkstack(L, LUA_MINSTACK))
-		pack_error(L, w, "out of memory");
+		luaL_error(L, "out of memory");
 	if (luaL_getmetafield(L, idx, "__pairs") != LUA_TNIL)
 		pack_table_metapairs(L, w, idx, depth);
 	else
@@ -273,7 +304,7 @@ static void pack_table(lua_State *L, struct writer *w, int idx, int depth)
 static void pack_value(lua_State *L, struct writer *w, int idx, int depth)
 {
 	if (depth > MAX_DEPTH)
-		pack_error(L, w, "serialize can't pack too depth table");
+		luaL_error(L, "serialize can't pack too depth table");
 	idx = lua_absindex(L, idx);
 	int type = lua_type(L, idx);
 	switch (type) {
@@ -299,51 +330,16 @@ static void pack_value(lua_State *L, struct writer *w, int idx, int depth)
 		pack_table(L, w, idx, depth);
 		break;
 	default:
-		pack_error(L, w, "Unsupport type %s to serialize",
+		luaL_error(L, "Unsupport type %s to serialize",
 		           lua_typename(L, type));
 	}
 }
 
-/* Protected body: argument 1 is the writer, the rest are the values. */
-static int pack_protected(lua_State *L)
-{
-	struct writer *w = lua_touserdata(L, 1);
-	int top = lua_gettop(L);
-	for (int i = 2; i <= top; i++)
-		pack_value(L, w, i, 0);
-	if (!w->want_string)
-		return 0;
-	lua_pushlstring(L, (const char *)w->data, w->len);
-	return 1;
-}
-
-/* Packs the absolute slots from..to into w; on error frees w and raises. */
+/* Packs the absolute slots from..to into w, which was set up above them. */
 static void pack_slots(lua_State *L, int from, int to, struct writer *w)
 {
-	int n = to >= from ? to - from + 1 : 0;
-	if (!lua_checkstack(L, n + 2))
-		luaL_error(L, "out of memory");
-	lua_pushcfunction(L, pack_protected);
-	lua_pushlightuserdata(L, w);
 	for (int i = from; i <= to; i++)
-		lua_pushvalue(L, i);
-	if (lua_pcall(L, n + 1, w->want_string ? 1 : 0, 0) != LUA_OK) {
-		writer_release(w);
-		if (w->own_error) {
-			luaL_where(L, 1);
-			lua_insert(L, -2);
-			lua_concat(L, 2);
-		}
-		lua_error(L);
-	}
-}
-
-static void *pack_to_buffer(lua_State *L, int from, int to, size_t *sz)
-{
-	struct writer w;
-	writer_init(&w, 0);
-	pack_slots(L, from, to, &w);
-	return writer_take(&w, sz);
+		pack_value(L, w, i, 0);
 }
 
 /* Negative slots count from the top; 0 and positive slots are kept as they
@@ -355,13 +351,18 @@ static int absolute_slot(lua_State *L, int idx)
 
 void *seri_pack_range(lua_State *L, int from, int to, size_t *sz)
 {
-	return pack_to_buffer(L, absolute_slot(L, from), absolute_slot(L, to), sz);
+	struct writer w;
+	from = absolute_slot(L, from);
+	to = absolute_slot(L, to);
+	writer_init(L, &w);
+	pack_slots(L, from, to, &w);
+	return writer_take(&w, sz);
 }
 
 int luaseri_pack(lua_State *L)
 {
 	size_t sz;
-	void *buf = pack_to_buffer(L, 1, lua_gettop(L), &sz);
+	void *buf = seri_pack_range(L, 1, lua_gettop(L), &sz);
 	lua_pushlightuserdata(L, buf);
 	lua_pushinteger(L, (lua_Integer)sz);
 	return 2;
@@ -370,8 +371,10 @@ int luaseri_pack(lua_State *L)
 int luaseri_packstring(lua_State *L)
 {
 	struct writer w;
-	writer_init(&w, 1);
-	pack_slots(L, 1, lua_gettop(L), &w);
+	int top = lua_gettop(L);
+	writer_init(L, &w);
+	pack_slots(L, 1, top, &w);
+	lua_pushlstring(L, (const char *)w.data, w.len);
 	writer_release(&w);
 	return 1;
 }

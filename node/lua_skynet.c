@@ -79,6 +79,14 @@ static int lcallback(lua_State *L)
 	return 0;
 }
 
+/* An integer argument; checked in full only when it is not one already. */
+static lua_Integer integer_arg(lua_State *L, int idx)
+{
+	int is_integer;
+	lua_Integer v = lua_tointegerx(L, idx, &is_integer);
+	return is_integer ? v : luaL_checkinteger(L, idx);
+}
+
 /* Reads the message argument at index idx: string, pointer+size or nil. */
 static void *message_arg(lua_State *L, int idx, int *type, size_t *sz)
 {
@@ -89,7 +97,7 @@ static void *message_arg(lua_State *L, int idx, int *type, size_t *sz)
 	}
 	case LUA_TLIGHTUSERDATA:
 		*type |= PTYPE_TAG_DONTCOPY;
-		*sz = (size_t)luaL_checkinteger(L, idx + 1);
+		*sz = (size_t)integer_arg(L, idx + 1);
 		return lua_touserdata(L, idx);
 	case LUA_TNIL:
 	case LUA_TNONE:
@@ -104,21 +112,20 @@ static void *message_arg(lua_State *L, int idx, int *type, size_t *sz)
 static int send_from(lua_State *L, uint32_t source, int first)
 {
 	struct skynet_context *ctx = context_of(L);
-	int type = (int)luaL_checkinteger(L, first);
+	int type = (int)integer_arg(L, first);
 	int session = 0;
 	if (lua_isnil(L, first + 1))
 		type |= PTYPE_TAG_ALLOCSESSION;
 	else
-		session = (int)luaL_checkinteger(L, first + 1);
+		session = (int)integer_arg(L, first + 1);
 	size_t sz;
 	void *msg = message_arg(L, first + 2, &type, &sz);
 	if (lua_type(L, 1) == LUA_TSTRING)
 		session = skynet_sendname(ctx, source, lua_tostring(L, 1), type,
 					  session, msg, sz);
 	else
-		session = skynet_send(ctx, source,
-				      (uint32_t)luaL_checkinteger(L, 1), type,
-				      session, msg, sz);
+		session = skynet_send(ctx, source, (uint32_t)integer_arg(L, 1),
+				      type, session, msg, sz);
 	if (session < 0)
 		return 0; /* no such destination */
 	lua_pushinteger(L, session);

@@ -189,25 +189,53 @@ static int load_service(lua_State *L, char *args)
 	return lua_pcall(L, argc - 1, 0, 1) == LUA_OK ? 0 : -1;
 }
 
+/* Moves the results of a finished or yielded resume of co onto L, after
+ * true; on failure, false and the message. */
+static int resume_results(lua_State *L, lua_State *co, int status, int nres)
+{
+	if (status != LUA_OK && status != LUA_YIELD) {
+		lua_xmove(co, L, 1); /* a no-op when co is L itself */
+		lua_pushboolean(L, 0);
+		lua_insert(L, -2);
+		return 2;
+	}
+	if (!lua_checkstack(L, nres + 1)) {
+		lua_pop(co, nres);
+		lua_pushboolean(L, 0);
+		lua_pushliteral(L, "too many results to resume");
+		return 2;
+	}
+	lua_xmove(co, L, nres);
+	lua_pushboolean(L, 1);
+	lua_insert(L, -(nres + 1));
+	return nres + 1;
+}
+
 /* coroutine.resume, recording which coroutine runs (see snlua_signal). */
 static int tracked_resume(lua_State *L)
 {
 	struct snlua *l = lua_touserdata(L, lua_upvalueindex(1));
 	lua_State *co = lua_tothread(L, 1);
+	luaL_argexpected(L, co != NULL, 1, "coroutine");
+	int nargs = lua_gettop(L) - 1;
+	if (!lua_checkstack(co, nargs)) {
+		lua_pushboolean(L, 0);
+		lua_pushliteral(L, "too many arguments to resume");
+		return 2;
+	}
+	lua_xmove(L, co, nargs);
 	lua_State *outer = atomic_exchange(&l->running, co);
-	lua_pushvalue(L, lua_upvalueindex(2));
-	lua_insert(L, 1);
-	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	int nres = 0;
+	int status = lua_resume(co, L, nargs, &nres);
 	atomic_store(&l->running, outer);
-	return lua_gettop(L);
+	return resume_results(L, co, status, nres);
 }
 
 static void track_coroutines(lua_State *L, struct snlua *l)
 {
 	lua_getglobal(L, "coroutine");
 	lua_pushlightuserdata(L, l);
-	lua_getfield(L, -2, "resume");
-	lua_pushcclosure(L, tracked_resume, 2);
+	lua_pushcclosure(L, tracked_resume, 1);
 	lua_setfield(L, -2, "resume");
 	lua_pop(L, 1);
 }
