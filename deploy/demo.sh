@@ -56,16 +56,6 @@ trap 'echo; echo "interrupted: stopping everything"; exit 130' INT TERM
 
 now_ms() { date +%s%3N; }
 
-# wait_for FILE PATTERN MS: 0 once FILE has a line matching PATTERN (grep -E).
-wait_for() {
-	local i
-	for i in $(seq 1 $(($3 / 20 + 1))); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.02
-	done
-	return 1
-}
-
 build() {
 	if [ -n "${SKYNODE:-}" ]; then
 		step "using the binaries built already ($SKYNODE)"

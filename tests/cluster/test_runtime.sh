@@ -21,15 +21,7 @@ check() { # check STATUS NAME DETAILS
 	if [ "$1" -eq 0 ]; then echo "ok - $2"; else echo "not ok - $2: $3"; failed=$((failed + 1)); fi
 }
 
-# wait_log FILE PATTERN MS: 0 once FILE has a line matching PATTERN
-wait_log() {
-	local i
-	for i in $(seq 1 $(($3 / 20 + 1))); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.02
-	done
-	return 1
-}
+source "$root/deploy/lib.sh" # wait_for
 
 # write_config NAME EXTRA: a node config in $dir/NAME.conf logging to NAME.log
 write_config() {
@@ -71,7 +63,7 @@ write_config a 'rt_loop = true'
 "$SKYNODE" "$dir/a.conf" >"$dir/a.out" 2>&1 &
 a=$!
 pids+=("$a")
-wait_log "$dir/a.log" "tick 2$" 5000
+wait_for "$dir/a.log" "tick 2$" 5000
 check $? "the node logs to the logger file" "no tick in $dir/a.log"
 grep -q "PRELOADED yes" "$dir/a.log"
 check $? "the preload file ran before the service" "$(grep PRELOADED "$dir/a.log")"
@@ -85,12 +77,12 @@ check $? "LOGON writes a service's messages to logpath/<handle>.log" "$(cat "$di
 
 mv "$dir/a.log" "$dir/a.log.1"
 kill -HUP "$a"
-wait_log "$dir/a.log" "tick" 2000
+wait_for "$dir/a.log" "tick" 2000
 check $? "SIGHUP reopens the log file" "no new $dir/a.log after SIGHUP"
 
-wait_log "$dir/a.log" "endless loop" 12000
+wait_for "$dir/a.log" "endless loop" 12000
 check $? "the monitor reports the looping service" "no endless-loop warning"
-wait_log "$dir/a.log" "LOOPER " 5000
+wait_for "$dir/a.log" "LOOPER " 5000
 grep -q "LOOPER alive" "$dir/a.log"
 check $? "signal 0 breaks the loop and the service answers again" "$(grep LOOPER "$dir/a.log")"
 
@@ -101,7 +93,7 @@ write_config b ''
 "$SKYNODE" "$dir/b.conf" >"$dir/b.out" 2>&1 &
 b=$!
 pids+=("$b")
-wait_log "$dir/b.log" "tick 1$" 5000
+wait_for "$dir/b.log" "tick 1$" 5000
 stop_node "$b" INT
 check $? "SIGINT ends the node with status 0 within 1 s ($ms ms)" "status or time"
 
