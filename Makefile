@@ -38,7 +38,7 @@ NODE_SRCS := \
 	node/log.c node/start.c node/service_logger.c node/service_snlua.c \
 	node/lua_skynet.c node/lua_seri.c node/lua_cluster.c node/lua_netpack.c \
 	node/socket_server.c node/skynet_socket.c node/lua_socket.c node/lua_memory.c \
-	node/harbor.c node/service_harbor.c
+	node/harbor.c node/service_harbor.c node/codecache.c
 COORD_SRCS := coord/redis_driver.c coord/redis_wire.c coord/service_redis.c \
 	coord/lua_redis.c coord/coord_modules.c
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(NODE_SRCS) $(COORD_SRCS))

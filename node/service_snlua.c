@@ -7,6 +7,7 @@
  * message, on a worker thread, as skynet does.
  */
 #include "builtin.h"
+#include "codecache.h"
 #include "server.h"
 #include "skynet.h"
 
@@ -181,7 +182,7 @@ static int load_service(lua_State *L, char *args)
 	set_service_globals(L, argv[0], file);
 	int r = run_preload(L);
 	if (r == LUA_OK)
-		r = luaL_loadfile(L, file);
+		r = codecache_loadfile(L, file);
 	if (r != LUA_OK)
 		return -1;
 	for (int i = 1; i < argc; i++)
@@ -253,6 +254,7 @@ static lua_State *new_state(struct snlua *l)
 	skynet_preload_modules(L);
 	set_path(L, "path", "lua_path");
 	set_path(L, "cpath", "lua_cpath");
+	codecache_install_searcher(L);
 	return L;
 }
 

@@ -16,7 +16,7 @@ local node = skynet.getenv "nodename"
 local lobby -- handle of the lobby while this node runs it
 
 local function say(...)
-	io.stdout:write("DEMO ", table.concat({ ... }, " "), "\n")
+	io.stdout:write("DEMO " .. table.concat({ ... }, " ") .. "\n")
 	io.stdout:flush()
 end
 

@@ -12,7 +12,7 @@ local skynet = require "skynet"
 local coord = require "skynet.coord"
 
 local function say(...)
-	io.stdout:write(table.concat({ ... }, " "), "\n")
+	io.stdout:write(table.concat({ ... }, " ") .. "\n")
 	io.stdout:flush()
 end
 

@@ -63,7 +63,7 @@ local command_file = skynet.getenv "probe_dir" .. "/" .. node .. ".cmd"
 local function say(...)
 	local parts = table.pack(...)
 	for i = 1, parts.n do parts[i] = tostring(parts[i]) end
-	io.stdout:write("PROBE node=", node, " ", table.concat(parts, " ", 1, parts.n), "\n")
+	io.stdout:write("PROBE node=" .. node .. " " .. table.concat(parts, " ", 1, parts.n) .. "\n")
 	io.stdout:flush()
 end
 
