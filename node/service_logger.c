@@ -57,6 +57,8 @@ static int log_line(struct skynet_context *ctx, void *ud, int type,
 	}
 	if (type != PTYPE_TEXT)
 		return 0;
+	/* One line at a time: services may write to stdout too (io.write). */
+	flockfile(lg->out);
 	if (lg->path) {
 		char stamp[32];
 		skynet_log_timestamp(stamp, sizeof(stamp));
@@ -66,6 +68,7 @@ static int log_line(struct skynet_context *ctx, void *ud, int type,
 	fwrite(msg, sz, 1, lg->out);
 	fputc('\n', lg->out);
 	fflush(lg->out);
+	funlockfile(lg->out);
 	return 0;
 }
 
