@@ -23,7 +23,9 @@ BUILD := build/$(VARIANT)
 
 CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -Wall -Wextra -pthread -Inode -Icoord \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lm -pthread
+LUA_LIB := $(shell pkg-config --variable=libdir lua5.4 2>/dev/null)/liblua5.4.a
+LDLIBS := -Wl,--whole-archive $(LUA_LIB) -Wl,--no-whole-archive \
+	$(shell pkg-config --libs hiredis libevent libevent_pthreads 2>/dev/null) -ldl -lm -pthread
 ifeq ($(SANITIZE),)
 CFLAGS += -O2
 else
