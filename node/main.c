@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "env.h"
+#include "malloc_tune.h"
 #include "start.h"
 #include "skynet.h"
 
@@ -110,6 +111,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "usage: %s <config file>\n", argv[0]);
 		return 2;
 	}
+	skynet_malloc_tune();
 	char err[1024];
 	if (config_load(argv[1], set_env, NULL, err, sizeof(err))) {
 		fprintf(stderr, "skynode: %s\n", err);
