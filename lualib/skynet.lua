@@ -447,9 +447,7 @@ function skynet.stat(what)
 	return c.intcommand("STAT", what)
 end
 
-function skynet.mqlen()
-	return c.intcommand("STAT", "mqlen")
-end
+skynet.mqlen = c.mqlen
 
 skynet.pack = c.pack
 skynet.packstring = c.packstring

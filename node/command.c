@@ -171,11 +171,11 @@ static const char *cmd_monitor(struct skynet_context *ctx, const char *param)
 
 static const char *cmd_stat(struct skynet_context *ctx, const char *param)
 {
-	struct skynet_context_stat st = skynet_context_stat(ctx);
 	if (strcmp(param, "mqlen") == 0)
-		return result_number(ctx, st.mqlen);
+		return result_number(ctx, skynet_context_mqlen(ctx));
 	if (strcmp(param, "endless") == 0)
-		return result_number(ctx, st.endless);
+		return result_number(ctx, skynet_context_take_endless(ctx));
+	struct skynet_context_stat st = skynet_context_stat(ctx);
 	if (strcmp(param, "cpu") == 0) {
 		char *result = skynet_context_result(ctx);
 		snprintf(result, 32, "%.6f", (double)st.cpu_us / 1000000.0);

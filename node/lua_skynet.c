@@ -226,6 +226,14 @@ static int lhpc(lua_State *L)
 	return 1;
 }
 
+/* Messages waiting in this service's queue (STAT "mqlen" without the
+ * command string: the cluster services ask it for every message). */
+static int lmqlen(lua_State *L)
+{
+	lua_pushinteger(L, skynet_context_mqlen(context_of(L)));
+	return 1;
+}
+
 static int ltrash(lua_State *L)
 {
 	if (lua_type(L, 1) == LUA_TLIGHTUSERDATA)
@@ -266,6 +274,7 @@ int luaopen_skynet_core(lua_State *L)
 		{ "error", lerror },
 		{ "harbor", lharbor },
 		{ "trace", ltrace },
+		{ "mqlen", lmqlen },
 		{ NULL, NULL },
 	};
 	luaL_Reg plain[] = {

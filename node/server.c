@@ -344,12 +344,20 @@ struct message_queue *skynet_context_message_dispatch(
 struct skynet_context_stat skynet_context_stat(struct skynet_context *ctx)
 {
 	struct skynet_context_stat st = {
-		.mqlen = skynet_mq_length(ctx->queue),
-		.endless = atomic_exchange(&ctx->endless, false),
 		.cpu_us = ctx->cpu_cost,
 		.message = ctx->message_count,
 	};
 	return st;
+}
+
+int skynet_context_mqlen(struct skynet_context *ctx)
+{
+	return skynet_mq_length(ctx->queue);
+}
+
+int skynet_context_take_endless(struct skynet_context *ctx)
+{
+	return atomic_exchange(&ctx->endless, false);
 }
 
 char *skynet_context_result(struct skynet_context *ctx) { return ctx->result; }

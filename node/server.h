@@ -44,13 +44,14 @@ struct message_queue *skynet_context_message_dispatch(
 
 /* What command.c and the debug protocol report about a service. */
 struct skynet_context_stat {
-	int mqlen;
-	int endless;   /* flagged by the monitor since the last look */
 	uint64_t cpu_us;
 	int message;
 };
 
 struct skynet_context_stat skynet_context_stat(struct skynet_context *ctx);
+int skynet_context_mqlen(struct skynet_context *ctx);
+/* Whether the monitor flagged the service since the last call. */
+int skynet_context_take_endless(struct skynet_context *ctx);
 char *skynet_context_result(struct skynet_context *ctx); /* 32 bytes */
 void skynet_context_signal(struct skynet_context *ctx, int sig);
 void skynet_context_profile(int on);
