@@ -16,6 +16,7 @@ local core = require "skynet.core"
 local driver = require "skynet.socketdriver"
 local netpack = require "skynet.netpack"
 local cluster = require "skynet.cluster.core"
+local gather = require "skynet.gather"
 
 local clusterd, fd = ...
 clusterd, fd = tonumber(clusterd), tonumber(fd)
@@ -31,38 +32,15 @@ local closing = false
 
 -- Small replies made while more messages wait in the queue are gathered
 -- and written together once the queue has been worked through.
-local gathered = {}
-local flush_due = false
-
-local function flush()
-	if #gathered > 0 then
-		driver.send(fd, gathered)
-		gathered = {}
-	end
-end
-
-local function flush_later()
-	skynet.yield() -- behind the messages queued now
-	flush_due = false
-	flush()
-end
+local replies = gather.new(function(data) driver.send(fd, data) end)
 
 local function reply(session, ok, msg, sz)
 	local packet = packresponse(session, ok, msg, sz)
 	if type(packet) == "table" then
-		flush()
+		replies:flush()
 		driver.lsend(fd, packet)
-		return
-	end
-	gathered[#gathered + 1] = packet
-	if flush_due then
-		return
-	end
-	if skynet.mqlen() > 0 then
-		flush_due = true
-		skynet.fork(flush_later)
 	else
-		flush()
+		replies:write(packet)
 	end
 end
 

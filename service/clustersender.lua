@@ -15,14 +15,15 @@
 -- The sender owns its socket: it connects on first use (one attempt per
 -- request), cuts the replies into packets with skynet.netpack and answers
 -- each caller from the packet that completes its reply (skynet.redirect
--- with the caller's session), so no task waits per call.  Small requests made while more messages wait in the queue are
--- gathered and written together.  A lost connection fails every call
+-- with the caller's session), so no task waits per call.  Small requests
+-- are gathered (skynet.gather).  A lost connection fails every call
 -- waiting on it; the next request connects again.
 
 local skynet = require "skynet"
 local driver = require "skynet.socketdriver"
 local netpack = require "skynet.netpack"
 local cluster = require "skynet.cluster.core"
+local gather = require "skynet.gather"
 
 local node, address = ...
 local nodename = cluster.nodename()
@@ -35,7 +36,9 @@ local fd                  -- the connected socket
 local connecting          -- { id = socket id, waiters = { task... }, err = text }
 local pending = {}        -- session -> call: { source, session, addr, parts }
 local queue               -- netpack's packet queue for the socket
-local gathered, flush_due = {}, false
+local requests = gather.new(function(data)
+	if fd then driver.send(fd, data) end
+end)
 
 local unpackresponse = cluster.unpackresponse
 
@@ -85,7 +88,7 @@ local function drop_connection(err)
 		netpack.clear(queue)
 		fd = nil
 	end
-	gathered, flush_due = {}, false
+	requests:drop()
 	fail_pending(err)
 end
 
@@ -136,37 +139,12 @@ end
 -- Writing
 ----------------------------------------------------------------------------
 
-local function flush()
-	if #gathered > 0 and fd then
-		driver.send(fd, gathered)
-	end
-	gathered = {}
-end
-
-local function flush_later()
-	skynet.yield() -- behind the messages queued now
-	flush_due = false
-	flush()
-end
-
-local function write_small(packet)
-	if flush_due then
-		gathered[#gathered + 1] = packet
-	elseif skynet.mqlen() > 0 then
-		gathered[#gathered + 1] = packet
-		flush_due = true
-		skynet.fork(flush_later)
-	else
-		driver.send(fd, packet)
-	end
-end
-
 -- packet, and then pieces (the rest of a large message) when given.
 local function write(packet, pieces)
 	if pieces == nil then
-		return write_small(packet)
+		return requests:write(packet)
 	end
-	flush() -- keep the order of what was gathered before
+	requests:flush() -- keep the order of what was gathered before
 	driver.lsend(fd, packet)
 	if #pieces > 0 then
 		driver.lsend(fd, pieces)
