@@ -43,7 +43,10 @@ NODE_SRCS := \
 	node/harbor.c node/service_harbor.c node/codecache.c
 COORD_SRCS := coord/redis_driver.c coord/redis_wire.c coord/service_redis.c \
 	coord/lua_redis.c coord/coord_modules.c
-LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(NODE_SRCS) $(COORD_SRCS))
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(NODE_SRCS) $(COORD_SRCS)) \
+	$(BUILD)/generated/lua_embedded.o
+# Lua files compiled into the binary (node/luaembed.c, node/codecache.c)
+LUA_EMBEDDED := $(sort $(wildcard lualib/*.lua lualib/skynet/*.lua service/*.lua coord/*.lua))
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,\
 	$(wildcard tests/unit/test_*.c))
@@ -62,6 +65,17 @@ endif
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/luaembed: node/luaembed.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LDLIBS) -o $@
+
+$(BUILD)/generated/lua_embedded.c: $(BUILD)/luaembed $(LUA_EMBEDDED)
+	@mkdir -p $(dir $@)
+	$(BUILD)/luaembed $@ $(LUA_EMBEDDED)
+
+$(BUILD)/generated/lua_embedded.o: $(BUILD)/generated/lua_embedded.c
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libskynode.a: $(LIB_OBJS)
 	@rm -f $@

@@ -2,14 +2,18 @@
  * codecache.c: a process-wide cache of compiled Lua chunks, keyed by path.
  * The first load of a file parses its source and keeps the lua_dump of the
  * result (with debug information, so tracebacks keep line numbers); later
- * loads, from any service, undump that copy.  The list only grows and its
+ * loads, from any service, undump that copy.  A file whose text is one of
+ * the files built into skynode (codecache_embedded.h) is not parsed at all:
+ * its built-in dump, renamed to the path, is used.  The list only grows and its
  * entries never change once published, so readers copy nothing under the
  * lock but the pointer.
  */
 #include "codecache.h"
+#include "codecache_embedded.h"
 
 #include <lauxlib.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,6 +103,86 @@ static void remember_chunk(lua_State *L, const char *path)
 	free(c);
 }
 
+/* The whole file at path (NULL if it cannot be read); *size its length. */
+static char *read_file(const char *path, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	char *text = NULL;
+	if (fseek(f, 0, SEEK_END) == 0) {
+		long n = ftell(f);
+		text = n >= 0 ? malloc((size_t)n + 1) : NULL;
+		rewind(f);
+		if (text && fread(text, 1, (size_t)n, f) != (size_t)n) {
+			free(text);
+			text = NULL;
+		}
+		*size = (size_t)n;
+	}
+	fclose(f);
+	return text;
+}
+
+static const struct embedded_chunk *find_embedded(const char *text, size_t size)
+{
+	for (int i = 0; i < embedded_chunk_count; i++) {
+		const struct embedded_chunk *e = &embedded_chunks[i];
+		if (e->source_size == size && memcmp(e->source, text, size) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* The dump of e with its chunk name replaced by "@path"; *size its length. */
+static char *renamed_dump(const struct embedded_chunk *e, const char *path,
+			  size_t *size)
+{
+	size_t path_len = strlen(path);
+	char *code = malloc(e->dump_size - e->name_size + 10 + 1 + path_len);
+	if (code == NULL)
+		return NULL;
+	size_t n = e->name_at;
+	memcpy(code, e->dump, n);
+	n += dump_string_length(path_len + 1, (unsigned char *)code + n);
+	code[n++] = '@';
+	memcpy(code + n, path, path_len);
+	n += path_len;
+	size_t rest = e->dump_size - e->name_at - e->name_size;
+	memcpy(code + n, e->dump + e->name_at + e->name_size, rest);
+	*size = n + rest;
+	return code;
+}
+
+/* Loads path from its built-in dump and caches it; returns -1 (nothing
+ * pushed) when the file is not one of the built-in ones. */
+static int load_embedded(lua_State *L, const char *path)
+{
+	size_t size = 0;
+	char *text = read_file(path, &size);
+	const struct embedded_chunk *e = text ? find_embedded(text, size) : NULL;
+	free(text);
+	struct cached_chunk *c = e ? malloc(sizeof(*c)) : NULL;
+	if (c == NULL)
+		return -1;
+	c->code = renamed_dump(e, path, &c->size);
+	c->path = strdup(path);
+	lua_pushfstring(L, "@%s", path);
+	int r = c->code && c->path
+		? luaL_loadbufferx(L, c->code, c->size, lua_tostring(L, -1), "b")
+		: -1;
+	if (r == LUA_OK) {
+		lua_remove(L, -2);
+		publish_chunk(c);
+		return r;
+	}
+	lua_settop(L, lua_gettop(L) - (r == -1 ? 1 : 2));
+	free(c->code);
+	free(c->path);
+	free(c);
+	return -1;
+}
+
 int codecache_loadfile(lua_State *L, const char *path)
 {
 	const struct cached_chunk *c = find_chunk(path);
@@ -108,7 +192,10 @@ int codecache_loadfile(lua_State *L, const char *path)
 		lua_remove(L, -2);
 		return r;
 	}
-	int r = luaL_loadfile(L, path);
+	int r = load_embedded(L, path);
+	if (r != -1)
+		return r;
+	r = luaL_loadfile(L, path);
 	if (r == LUA_OK)
 		remember_chunk(L, path);
 	return r;
