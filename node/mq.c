@@ -60,6 +60,10 @@ void skynet_globalmq_push(struct message_queue *q)
 
 struct message_queue *skynet_globalmq_pop(void)
 {
+	/* Workers ask after every batch; an empty queue is answered without
+	 * writing to the lock's cache line, which the idle workers watch. */
+	if (atomic_load_explicit(&G.count, memory_order_acquire) == 0)
+		return NULL;
 	pthread_spin_lock(&G.lock);
 	struct message_queue *q = G.head;
 	if (q) {
