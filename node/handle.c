@@ -119,8 +119,10 @@ int skynet_handle_retire(uint32_t handle)
 		remove_names_of(handle);
 	}
 	pthread_rwlock_unlock(&H.lock);
-	if (ctx)
+	if (ctx) {
+		skynet_context_retired(ctx);
 		skynet_context_release(ctx); /* outside the lock: may log */
+	}
 	return ctx != NULL;
 }
 

@@ -31,6 +31,7 @@ struct skynet_context {
 	int session_id;
 	int message_count;
 	atomic_bool endless;
+	atomic_bool retired; /* its handle is gone (exit, kill) */
 	uint64_t cpu_cost; /* microseconds, when profiling */
 	_Atomic(FILE *) logfile;
 	char result[32];
@@ -103,6 +104,11 @@ struct skynet_context *skynet_context_release(struct skynet_context *ctx)
 		return NULL;
 	}
 	return ctx;
+}
+
+void skynet_context_retired(struct skynet_context *ctx)
+{
+	atomic_store_explicit(&ctx->retired, true, memory_order_relaxed);
 }
 
 int skynet_context_push(uint32_t handle, struct skynet_message *msg)
@@ -301,7 +307,9 @@ static void handle_one(struct skynet_context *ctx, struct skynet_monitor *sm,
 		skynet_error(ctx, "may overload, message queue length = %d",
 			     overload);
 	skynet_monitor_trigger(sm, msg->source, ctx->handle);
-	if (ctx->cb == NULL)
+	if (atomic_load_explicit(&ctx->retired, memory_order_relaxed))
+		drop_message(msg, &ctx->handle);
+	else if (ctx->cb == NULL)
 		skynet_message_free(msg);
 	else
 		dispatch_message(ctx, msg);

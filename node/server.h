@@ -25,6 +25,9 @@ struct skynet_monitor;
 uint32_t skynet_context_launch(const char *name, const char *parm);
 void skynet_context_grab(struct skynet_context *ctx);
 struct skynet_context *skynet_context_release(struct skynet_context *ctx);
+/* Called when the handle is retired: the messages still to come (even in
+ * the batch being dispatched) are dropped as for a service that is gone. */
+void skynet_context_retired(struct skynet_context *ctx);
 /* Push a message to the service at handle; -1 if it does not exist.  On
  * failure the caller still owns msg->data. */
 int skynet_context_push(uint32_t handle, struct skynet_message *msg);

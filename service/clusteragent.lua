@@ -127,12 +127,8 @@ end
 -- that the packets after it are not held up.
 local batch_loops = 0
 
-local function serve(addr, session, body, sz, push, tag)
-	if addr == 0 then
-		serve_query(session, body, sz)
-		return discard(body, sz)
-	end
-	local target = addr and resolve(addr)
+-- target: the handle addr resolved to (nil: no such name).
+local function serve_to(target, session, body, sz, push, tag)
 	if not target then
 		discard(body, sz)
 		return reply(session, false, "Invalid name")
@@ -144,6 +140,14 @@ local function serve(addr, session, body, sz, push, tag)
 	else
 		serve_call(target, session, body, sz, tag)
 	end
+end
+
+local function serve(addr, session, body, sz, push, tag)
+	if addr == 0 then
+		serve_query(session, body, sz)
+		return discard(body, sz)
+	end
+	serve_to(addr and resolve(addr), session, body, sz, push, tag)
 end
 
 -- A multi-part header or piece: returns the entry once its last piece came.
@@ -187,27 +191,35 @@ local function dispatch(addr, session, body, size, padding, push)
 	end
 	local entry = collect(addr, session, body, size, padding, push)
 	if entry then
+		local query = entry.addr == 0
+		-- A name lookup may wait (and the agent may exit meanwhile): it
+		-- comes before the pieces are joined into a heap buffer.
+		local target = not query and entry.addr and resolve(entry.addr)
 		local msg, sz = cluster.concat(entry.parts)
 		if msg == nil then
 			return reply(session, false, "Invalid large req")
 		end
-		serve(entry.addr, session, msg, sz, entry.push, not entry.push and entry.tag or nil)
-	end
-end
-
-local function handle_packet(msg, sz)
-	dispatch(unpackrequest(msg, sz))
-end
-
--- One packet (msg, sz: a heap buffer from netpack, freed here).
-local function on_packet(msg, sz)
-	if not closing then
-		local ok, err = pcall(handle_packet, msg, sz)
-		if not ok then
-			malformed(err)
+		if query then
+			return serve(0, session, msg, sz)
 		end
+		serve_to(target, session, msg, sz, entry.push, not entry.push and entry.tag or nil)
 	end
+end
+
+-- One packet (msg, sz: a heap buffer from netpack, freed here at once:
+-- what unpackrequest returns are copies, and serving a request may wait).
+local function on_packet(msg, sz)
+	local ok, addr, session, body, size, padding, push = pcall(unpackrequest, msg, sz)
 	skynet.trash(msg, sz)
+	if closing then
+		return
+	end
+	if ok then
+		ok, addr = pcall(dispatch, addr, session, body, size, padding, push)
+	end
+	if not ok then
+		malformed(addr)
+	end
 end
 
 local queue -- netpack's packet queue for the socket

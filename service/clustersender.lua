@@ -320,7 +320,11 @@ function command.changenode(addr)
 	else
 		host, port = nil, nil
 	end
-	drop_connection(addr and "node " .. node .. " moved to " .. addr or "node " .. node .. " closed")
+	local reason = addr and "node " .. node .. " moved to " .. addr or "node " .. node .. " closed"
+	if connecting then
+		connect_done(reason) -- its socket is closed when it connects
+	end
+	drop_connection(reason)
 	if addr then
 		skynet.fork(function()
 			local ok, err = pcall(connection)
