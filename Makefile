@@ -34,7 +34,7 @@ LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 NODE_SRCS := \
-	node/malloc.c node/env.c node/config.c node/handle.c node/mq.c \
+	node/malloc.c node/env.c node/config.c node/handle.c node/mq.c node/scheduler.c \
 	node/server.c node/command.c node/timer.c node/housekeeper.c \
 	node/shutdown.c node/monitor.c node/module.c node/builtin.c \
 	node/log.c node/start.c node/service_logger.c node/service_snlua.c \

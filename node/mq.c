@@ -5,6 +5,7 @@
  * when a worker finds it empty.
  */
 #include "mq.h"
+#include "scheduler.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -55,7 +56,7 @@ void skynet_globalmq_push(struct message_queue *q)
 	G.tail = q;
 	atomic_fetch_add_explicit(&G.count, 1, memory_order_relaxed);
 	pthread_spin_unlock(&G.lock);
-	skynet_worker_wakeup();
+	skynet_sched_wakeup();
 }
 
 struct message_queue *skynet_globalmq_pop(void)
@@ -167,6 +168,19 @@ void skynet_mq_push(struct message_queue *q, struct skynet_message *msg)
 	q->in_global = true;
 	pthread_spin_unlock(&q->lock);
 	if (schedule)
+		skynet_sched_ready(q);
+}
+
+void skynet_mq_requeue(struct message_queue *q)
+{
+	pthread_spin_lock(&q->lock);
+	bool waiting = q->head != q->tail || q->release;
+	if (!waiting) {
+		q->overload_threshold = OVERLOAD_START;
+		q->in_global = false;
+	}
+	pthread_spin_unlock(&q->lock);
+	if (waiting)
 		skynet_globalmq_push(q);
 }
 
@@ -178,7 +192,7 @@ void skynet_mq_mark_release(struct message_queue *q)
 	q->in_global = true;
 	pthread_spin_unlock(&q->lock);
 	if (schedule)
-		skynet_globalmq_push(q);
+		skynet_sched_ready(q);
 }
 
 void skynet_mq_release(struct message_queue *q, message_drop drop, void *ud)

@@ -27,14 +27,15 @@ int skynet_mq_overload(struct message_queue *q);
  * (the queue then leaves the global queue until the next push). */
 int skynet_mq_pop(struct message_queue *q, struct skynet_message *msg);
 void skynet_mq_push(struct message_queue *q, struct skynet_message *msg);
+/* A worker is done with q for now: back to the global queue if messages
+ * wait (or it is to be released), else out of every queue until its next
+ * push. */
+void skynet_mq_requeue(struct message_queue *q);
 
 typedef void (*message_drop)(struct skynet_message *msg, void *ud);
 /* The owner is gone: the queue is freed by the next worker that takes it. */
 void skynet_mq_mark_release(struct message_queue *q);
 /* Frees a queue marked for release, handing every message left to drop. */
 void skynet_mq_release(struct message_queue *q, message_drop drop, void *ud);
-
-/* Called by the global queue when work arrives (start.c wakes a worker). */
-void skynet_worker_wakeup(void);
 
 #endif

@@ -11,6 +11,7 @@
 #include "module.h"
 #include "monitor.h"
 #include "mq.h"
+#include "scheduler.h"
 #include "shutdown.h"
 #include "skynet_socket.h"
 
@@ -319,28 +320,28 @@ static void handle_one(struct skynet_context *ctx, struct skynet_monitor *sm,
 struct message_queue *skynet_context_message_dispatch(
     struct skynet_monitor *sm, struct message_queue *q, int weight)
 {
-	if (q == NULL && (q = skynet_globalmq_pop()) == NULL)
+	if (q == NULL && (q = skynet_sched_next()) == NULL)
 		return NULL;
 	uint32_t handle = skynet_mq_handle(q);
 	struct skynet_context *ctx = skynet_handle_grab(handle);
 	if (ctx == NULL) {
 		skynet_context_drop_queue(q);
-		return skynet_globalmq_pop();
+		return skynet_sched_next();
 	}
 	int batch = 1;
 	struct skynet_message msg;
 	for (int i = 0; i < batch; i++) {
 		if (skynet_mq_pop(q, &msg)) {
 			skynet_context_release(ctx);
-			return skynet_globalmq_pop();
+			return skynet_sched_next();
 		}
 		if (i == 0 && weight >= 0)
 			batch = (skynet_mq_length(q) >> weight) + 1;
 		handle_one(ctx, sm, &msg);
 	}
-	struct message_queue *next = skynet_globalmq_pop();
+	struct message_queue *next = skynet_sched_next();
 	if (next) {
-		skynet_globalmq_push(q);
+		skynet_mq_requeue(q);
 		q = next;
 	}
 	skynet_context_release(ctx);

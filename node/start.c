@@ -10,121 +10,41 @@
 #include "module.h"
 #include "monitor.h"
 #include "mq.h"
+#include "scheduler.h"
 #include "server.h"
 #include "shutdown.h"
 #include "skynet_socket.h"
 #include "timer.h"
 
-#include <linux/futex.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
-#include <stdatomic.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-/* An idle worker first spins briefly (the next message of a ping-pong
- * usually comes within microseconds), then yields its core a few times (on
- * a busy machine the thread that would send the next message may need
- * it), and only then sleeps. */
-#ifndef SPIN_PAUSES
-#define SPIN_PAUSES 200
-#endif
-#ifndef SPIN_YIELDS
-#define SPIN_YIELDS 50
-#endif
 #define SIGNAL_STOP SIGUSR2
-
-/* Idle workers sleep on a futex "eventcount": a sleeper reads the epoch,
- * announces itself, checks for work once more and waits only while the
- * epoch is unchanged; a waker bumps the epoch before waking.  No mutex, and
- * no system call unless a worker really sleeps. */
-static struct {
-	atomic_uint epoch;
-	atomic_int sleeping;
-	atomic_bool quit;
-} W;
 
 struct worker_arg {
 	struct skynet_monitor *monitor;
+	int index;
 	int weight;
 };
-
-static void futex_wait(atomic_uint *word, unsigned expected)
-{
-	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
-}
-
-static void futex_wake(atomic_uint *word, int count)
-{
-	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
-}
-
-/* The read-modify-write on `sleeping` (not a plain load) orders it with the
- * sleeper's increment: either the sleeper sees the queued work, or this
- * sees the sleeper and wakes it. */
-void skynet_worker_wakeup(void)
-{
-	if (atomic_fetch_add(&W.sleeping, 0) > 0) {
-		atomic_fetch_add(&W.epoch, 1);
-		futex_wake(&W.epoch, 1);
-	}
-}
-
-static int work_or_quit(void)
-{
-	return !skynet_globalmq_empty() || atomic_load(&W.quit);
-}
-
-static int spin_for_work(void)
-{
-	for (int i = 0; i < SPIN_PAUSES; i++) {
-		if (work_or_quit())
-			return 1;
-		__builtin_ia32_pause();
-	}
-	for (int i = 0; i < SPIN_YIELDS; i++) {
-		if (work_or_quit())
-			return 1;
-		sched_yield();
-	}
-	return 0;
-}
-
-static void wait_for_work(void)
-{
-	if (spin_for_work())
-		return;
-	unsigned epoch = atomic_load(&W.epoch);
-	atomic_fetch_add(&W.sleeping, 1);
-	if (!atomic_load(&W.quit) && skynet_globalmq_empty())
-		futex_wait(&W.epoch, epoch);
-	atomic_fetch_sub(&W.sleeping, 1);
-}
 
 static void *worker_main(void *p)
 {
 	struct worker_arg *arg = p;
 	struct message_queue *q = NULL;
-	while (!atomic_load_explicit(&W.quit, memory_order_relaxed)) {
+	skynet_sched_attach(arg->index);
+	while (!skynet_sched_stopping()) {
 		q = skynet_context_message_dispatch(arg->monitor, q, arg->weight);
 		if (q == NULL)
-			wait_for_work();
+			q = skynet_sched_wait();
 	}
 	if (q)
 		skynet_globalmq_push(q); /* drain_queues frees it */
+	skynet_sched_detach();
 	return NULL;
-}
-
-static void stop_workers(void)
-{
-	atomic_store(&W.quit, true);
-	atomic_fetch_add(&W.epoch, 1);
-	futex_wake(&W.epoch, INT32_MAX);
 }
 
 static void *socket_main(void *p)
@@ -144,7 +64,7 @@ static void *housekeeper_main(void *p)
 {
 	struct housekeeper_arg *arg = p;
 	skynet_housekeeper_run(arg->monitors, arg->count);
-	stop_workers();
+	skynet_sched_stop();
 	skynet_socket_exit();
 	return NULL;
 }
@@ -190,6 +110,7 @@ static void start_threads(int workers, pthread_t *threads,
 	pthread_create(&threads[1], NULL, socket_main, NULL);
 	for (int i = 0; i < workers; i++) {
 		args[i].monitor = hk->monitors[i];
+		args[i].index = i;
 		args[i].weight = worker_weight(i);
 		pthread_create(&threads[2 + i], NULL, worker_main, &args[i]);
 	}
@@ -245,6 +166,7 @@ static void free_runtime(void)
 	skynet_module_free();
 	skynet_timer_free();
 	skynet_handle_free();
+	skynet_sched_free();
 	skynet_mq_free();
 	skynet_housekeeper_free();
 }
@@ -256,6 +178,7 @@ int skynet_start(const struct skynet_config *config)
 	skynet_housekeeper_init();
 	skynet_handle_init(config->harbor);
 	skynet_mq_init();
+	skynet_sched_init(config->thread);
 	skynet_module_init(config->cpath);
 	skynet_timer_init();
 	skynet_socket_init();

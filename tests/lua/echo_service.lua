@@ -43,6 +43,20 @@ function command.BUSY(ms)
 	while skynet.hpc() < stop do end
 end
 
+-- Notes when this message arrived (skynet.hpc); NOTES gives the list.
+function command.STAMP()
+	notes[#notes + 1] = skynet.hpc()
+end
+
+-- Sends STAMP to addr, then keeps the worker busy for ms milliseconds;
+-- answers when it sent.
+function command.STAMP_THEN_BUSY(addr, ms)
+	local sent = skynet.hpc()
+	skynet.send(addr, "lua", "STAMP")
+	command.BUSY(ms)
+	skynet.retpack(sent)
+end
+
 function command.EXIT()
 	skynet.exit()
 end

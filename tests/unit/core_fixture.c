@@ -95,6 +95,3 @@ int core_dispatch_all(void)
 	} while (q != NULL);
 	return n;
 }
-
-/* Worker wake-ups are not needed: this thread dispatches. */
-void skynet_worker_wakeup(void) {}
