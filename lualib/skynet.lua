@@ -1,9 +1,10 @@
 -- skynet.lua: the Lua API of a skynode service, compatible with skynet's.
 --
--- Every message a service receives is handled by a task: a coroutine taken
--- from a small pool.  A task that waits (skynet.call, sleep, wait) yields
--- "SUSPEND" after recording which session will wake it; the dispatcher below
--- resumes it when the response, timer or error for that session arrives.
+-- Every message a service receives is handled by a task: a coroutine with a
+-- record, taken from a small pool.  A task that waits (skynet.call, sleep,
+-- wait) yields "SUSPEND" after recording which session will wake it; the
+-- dispatcher below resumes it when the response, timer or error for that
+-- session arrives.
 -- Wake-ups, failed sessions and forked tasks are queued and run after the
 -- current message, in that order, so a handler never re-enters another one.
 
@@ -11,7 +12,6 @@ local c = require "skynet.core"
 
 local coroutine_resume = coroutine.resume
 local coroutine_yield = coroutine.yield
-local coroutine_running = coroutine.running
 local traceback = debug.traceback
 local tinsert = table.insert
 local tremove = table.remove
@@ -34,25 +34,31 @@ local skynet = {
 
 local proto = {}               -- protocol by name and by id
 
--- Task bookkeeping.
+-- Task bookkeeping.  A task is a record: co (its coroutine), session (of
+-- the request it must answer, or false), source (the sender of that
+-- request, or false), body (the function it runs when next resumed, or
+-- false), args (what body is called with: a table.pack, or false) and,
+-- once tracing is used, tag (its trace tag; false: tracing forced off).
+-- Fields, not tables keyed by coroutine: every message reads and writes
+-- them.
 local waiting_task = {}        -- session -> task waiting for it, or "BREAK" (answer to drop)
 local call_target = {}         -- session -> address a pending call went to
-local request_session = {}     -- task -> session of the request it must answer
-local request_source = {}      -- task -> address that sent that request
-local task_tracetag = {}       -- task -> trace tag (false: tracing forced off)
 local sleep_session = {}       -- token -> session of a sleep/wait
+local task_of = setmetatable({}, { __mode = "k" }) -- coroutine -> its task
 local pending_responses = {}   -- response closure -> true until it is used
 local trace_source = {}        -- address -> trace tag announced for its next request
+local requests_traced = false  -- a protocol's trace flag or a trace_source was ever set
 
 local wakeup_queue = {}        -- tokens woken by skynet.wakeup
 local error_queue = {}         -- sessions whose call failed
-local fork_queue = { head = 1, tail = 0 }
+local fork_queue = { head = 1, tail = 0 } -- tasks
+local work_queued = false      -- something may wait in the three queues above
 
 local running_task             -- the task being resumed, nil in the dispatcher
 local init_task                -- the task running the start function
 local exiting = false
 local traceid = 0
-local tracing = false          -- task_tracetag has been written at least once
+local tracing = false          -- a trace tag has been set at least once
 
 local PTYPE_RESPONSE = skynet.PTYPE_RESPONSE
 local PTYPE_ERROR = skynet.PTYPE_ERROR
@@ -66,47 +72,61 @@ local c_send = c.send
 local POOL_LIMIT = 256
 local task_pool = {}
 local pool_size = 0
-local task_body = {}           -- task -> function it runs when next resumed
 
-local function forget_request(task)
-	request_session[task] = nil
-	request_source[task] = nil
+-- The task will not answer its request: the caller gets an error.
+local function fail_request(task)
+	local session = task.session
+	if session and session ~= 0 then
+		c_send(task.source, PTYPE_ERROR, session, "")
+	end
+	task.session = false
+	task.source = false
 	if tracing then
-		task_tracetag[task] = nil
+		task.tag = nil
 	end
 end
+
+-- The request the dispatcher resumes a task to run: it sets these just
+-- before it resumes the task with REQUEST, and the task reads them first.
+local REQUEST = {}
+local request_dispatch, request_unpack, request_msg, request_sz
 
 -- A request's body: unpack the message inside the task, so that a message
 -- that does not unpack fails the task and its caller gets an error.  Warns
 -- when the dispatch function left the request unanswered.
-local function run_request(task, f, unpack, session, source, msg, sz)
-	f(session, source, unpack(msg, sz))
-	local unanswered = request_session[task]
+local function run_request(task)
+	local f = request_dispatch
+	f(task.session, task.source, request_unpack(request_msg, request_sz))
+	local unanswered = task.session
 	if unanswered then
 		if unanswered ~= 0 then
 			local info = debug.getinfo(f, "S")
 			skynet.error(string.format("Maybe forgot response session %d from %s : %s:%d",
-				unanswered, skynet.address(source), info.short_src, info.linedefined))
+				unanswered, skynet.address(task.source), info.short_src, info.linedefined))
 		end
-		request_session[task] = nil
+		task.session = false
 	end
-	request_source[task] = nil
+	task.source = false
 end
 
--- The life of a pooled task.  It is resumed with the arguments of the body
--- recorded in task_body, or, for a request, with those of run_request.  When
--- the body returns, the task parks in the pool and yields; its next resume
--- starts the next body (a tail call, so the stack does not grow).
-local function run_bodies(task, ...)
-	local f = task_body[task]
-	if f then
-		task_body[task] = nil
-		f(...)
+-- The life of a pooled task.  It is resumed with REQUEST to run a request,
+-- else to run its body.  When that returns, the task parks in the pool and
+-- yields; its next resume starts the next one (a tail call, so the stack
+-- does not grow).  No varargs here: this runs for every message.
+local function run_bodies(task, first)
+	if first == REQUEST then
+		run_request(task)
 	else
-		run_request(task, ...)
+		local f, args = task.body, task.args
+		task.body, task.args = false, false
+		if args then
+			f(table.unpack(args, 1, args.n))
+		else
+			f()
+		end
 	end
 	if tracing then
-		task_tracetag[task] = nil
+		task.tag = nil
 	end
 	if pool_size >= POOL_LIMIT then
 		return "EXIT"
@@ -119,9 +139,12 @@ end
 local function take_task()
 	local task = task_pool[pool_size]
 	if task == nil then
-		return coroutine.create(function(...)
-			return run_bodies(coroutine_running(), ...)
+		task = { session = false, source = false, body = false, args = false }
+		task.co = coroutine.create(function(first)
+			return run_bodies(task, first)
 		end)
+		task_of[task.co] = task
+		return task
 	end
 	task_pool[pool_size] = nil
 	pool_size = pool_size - 1
@@ -130,7 +153,7 @@ end
 
 local function new_task(f)
 	local task = take_task()
-	task_body[task] = f
+	task.body = f
 	return task
 end
 
@@ -139,22 +162,19 @@ end
 ----------------------------------------------------------------------------
 
 local function task_failed(task, err)
-	local session = request_session[task]
-	if session and session ~= 0 then
-		c_send(request_source[task], PTYPE_ERROR, session, "")
-	end
-	forget_request(task)
-	task_body[task] = nil
-	skynet.error(traceback(task, tostring(err)))
-	coroutine.close(task)
+	fail_request(task)
+	task.body, task.args = false, false
+	skynet.error(traceback(task.co, tostring(err)))
+	coroutine.close(task.co)
 end
 
--- Resume a task and act on what it yielded: "SUSPEND" (waits for a session),
--- "EXIT" (finished, back in the pool) or "QUIT" (the service exits).
-local function resume(task, ...)
+-- Resume a task with up to three values and act on what it yielded:
+-- "SUSPEND" (waits for a session), "EXIT" (finished, back in the pool) or
+-- "QUIT" (the service exits).
+local function resume(task, a, b, c)
 	local previous = running_task
 	running_task = task
-	local ok, command = coroutine_resume(task, ...)
+	local ok, command = coroutine_resume(task.co, a, b, c)
 	running_task = previous
 	if not ok then
 		return task_failed(task, command)
@@ -163,14 +183,14 @@ local function resume(task, ...)
 		return
 	end
 	if command == "QUIT" then
-		coroutine.close(task)
+		coroutine.close(task.co)
 	else
 		task_failed(task, "a task yielded outside skynet (unknown command " .. tostring(command) .. ")")
 	end
 end
 
 local function trace_resume(task)
-	local tag = task_tracetag[task]
+	local tag = task.tag
 	if tag then c.trace(tag, "resume") end
 end
 
@@ -180,7 +200,7 @@ local function wake_one()
 		local session = sleep_session[token]
 		if session then
 			local task = waiting_task[session]
-			if type(task) == "thread" then
+			if type(task) == "table" then
 				waiting_task[session] = "BREAK"
 				if tracing then trace_resume(task) end
 				resume(task, false, "BREAK")
@@ -192,24 +212,27 @@ local function wake_one()
 	if session ~= nil then
 		local task = waiting_task[session]
 		waiting_task[session] = nil
-		if type(task) == "thread" then
+		if type(task) == "table" then
 			resume(task, false)
 		end
 		return true
 	end
 	local head = fork_queue.head
 	if head <= fork_queue.tail then
-		local entry = fork_queue[head]
+		local task = fork_queue[head]
 		fork_queue[head] = nil
 		fork_queue.head = head + 1
-		resume(entry.task, table.unpack(entry, 1, entry.n))
+		resume(task)
 		return true
 	end
 	return false
 end
 
 local function drain_queues()
-	while not exiting and wake_one() do end
+	repeat
+		if exiting then return end
+	until not wake_one()
+	work_queued = false
 end
 
 ----------------------------------------------------------------------------
@@ -257,7 +280,7 @@ end
 
 local function set_tracetag(task, tag)
 	tracing = true
-	task_tracetag[task] = tag
+	task.tag = tag
 end
 
 local function start_trace(task, p, source)
@@ -282,6 +305,7 @@ local function handle_other(prototype, msg, sz, session, source)
 	if p == nil then
 		if prototype == PTYPE_TRACE then
 			trace_source[source] = c.tostring(msg, sz)
+			requests_traced = true
 		else
 			refuse_request(prototype, session, source, msg, sz)
 		end
@@ -320,18 +344,18 @@ function skynet.dispatch_message(prototype, msg, sz, session, source)
 		local p = proto[prototype]
 		if p and p.dispatch and prototype ~= PTYPE_ERROR then
 			local task = take_task()
-			request_session[task] = session
-			request_source[task] = source
-			if p.trace ~= nil or trace_source[source] then
+			task.session, task.source = session, source
+			if requests_traced and (p.trace ~= nil or trace_source[source]) then
 				start_trace(task, p, source)
 			end
-			resume(task, p.dispatch, p.unpack, session, source, msg, sz)
+			request_dispatch, request_unpack, request_msg, request_sz = p.dispatch, p.unpack, msg, sz
+			resume(task, REQUEST)
 		else
 			local ok, err = xpcall(handle_other, traceback, prototype, msg, sz, session, source)
 			if not ok then report_dispatch_error(session, source, sz, err) end
 		end
 	end
-	if wakeup_queue[1] ~= nil or error_queue[1] ~= nil or fork_queue.head <= fork_queue.tail then
+	if work_queued then
 		drain_queues()
 	end
 end
@@ -343,10 +367,12 @@ local function error_dispatch(session, source)
 		for s, target in pairs(call_target) do
 			if target == source then
 				tinsert(error_queue, s)
+				work_queued = true
 			end
 		end
 	elseif call_target[session] ~= nil then
 		tinsert(error_queue, session)
+		work_queued = true
 	elseif waiting_task[session] == "BREAK" then
 		waiting_task[session] = nil
 	end
@@ -364,6 +390,9 @@ function skynet.register_protocol(class)
 		"protocol " .. name .. " (" .. id .. ") is already registered")
 	proto[name] = class
 	proto[id] = class
+	if class.trace ~= nil then
+		requests_traced = true
+	end
 end
 
 function skynet.dispatch(typename, func)
@@ -465,7 +494,7 @@ end
 ----------------------------------------------------------------------------
 
 local function announce_trace(addr)
-	local tag = task_tracetag[running_task]
+	local tag = running_task.tag
 	if tag then
 		c.trace(tag, "call", skynet.address(addr))
 		c_send(addr, PTYPE_TRACE, 0, tag)
@@ -526,14 +555,14 @@ end
 function skynet.ret(msg, sz)
 	msg = msg or ""
 	local task = running_task
-	local session = request_session[task]
-	if session == nil then
+	local session = task and task.session
+	if not session then
 		if sz ~= nil then c.trash(msg, sz) end
 		error("No session: skynet.ret called twice, or outside a request", 2)
 	end
-	local source = request_source[task]
-	request_session[task] = nil
-	if tracing and task_tracetag[task] then c.trace(task_tracetag[task], "response") end
+	local source = task.source
+	task.session = false
+	if tracing and task.tag then c.trace(task.tag, "response") end
 	if session == 0 then
 		if sz ~= nil then c.trash(msg, sz) end
 		return false
@@ -546,11 +575,12 @@ function skynet.retpack(...)
 end
 
 function skynet.context()
-	return request_session[running_task], request_source[running_task]
+	local task = running_task
+	return task.session or nil, task.source or nil
 end
 
 function skynet.ignoreret()
-	request_session[running_task] = nil
+	running_task.session = false
 end
 
 -- A closure answering the current request later, from any task.  Calling it
@@ -558,12 +588,12 @@ end
 function skynet.response(pack)
 	pack = pack or skynet.pack
 	local task = running_task
-	local session = request_session[task]
-	if session == nil then
+	local session = task and task.session
+	if not session then
 		error("No session: skynet.response called twice, or outside a request", 2)
 	end
-	local source = request_source[task]
-	request_session[task] = nil
+	local source = task.source
+	task.session = false
 	if session == 0 then
 		return function() end
 	end
@@ -591,26 +621,28 @@ end
 
 function skynet.fork(func, ...)
 	local task = new_task(func)
-	local entry = table.pack(...)
-	entry.task = task
+	if select("#", ...) > 0 then
+		task.args = table.pack(...)
+	end
 	local tail = fork_queue.tail + 1
-	fork_queue[tail] = entry
+	fork_queue[tail] = task
 	fork_queue.tail = tail
-	return task
+	work_queued = true
+	return task.co
 end
 
 function skynet.timeout(ti, func)
 	local session = c.intcommand("TIMEOUT", ti)
 	assert(session, "the runtime refused a timer")
-	local task = new_task(function() func() end)
+	local task = new_task(func)
 	assert(waiting_task[session] == nil, "timer session reused")
 	waiting_task[session] = task
-	return task
+	return task.co
 end
 
 -- Suspend until session answers or the token is woken; ok is false on wakeup.
 local function suspend_on(session, token)
-	local tag = task_tracetag[running_task]
+	local tag = running_task.tag
 	if tag then c.trace(tag, "sleep") end
 	assert(sleep_session[token] == nil, "token duplicative: this token is already sleeping")
 	waiting_task[session] = running_task
@@ -623,7 +655,7 @@ end
 function skynet.sleep(ti, token)
 	local session = c.intcommand("TIMEOUT", ti)
 	assert(session, "the runtime refused a timer")
-	local ok, reason = suspend_on(session, token or running_task)
+	local ok, reason = suspend_on(session, token or running_task.co)
 	if ok then
 		return
 	end
@@ -639,13 +671,14 @@ end
 
 function skynet.wait(token)
 	local session = c.genid()
-	suspend_on(session, token or running_task)
+	suspend_on(session, token or running_task.co)
 	waiting_task[session] = nil
 end
 
 function skynet.wakeup(token)
 	if sleep_session[token] then
 		tinsert(wakeup_queue, token)
+		work_queued = true
 		return true
 	end
 	return false
@@ -655,11 +688,12 @@ end
 -- Introspection: task, killthread, term, trace
 ----------------------------------------------------------------------------
 
+-- session -> coroutine of every waiting task
 local function task_sessions()
 	local list = {}
 	for session, task in pairs(waiting_task) do
-		if type(task) == "thread" then
-			list[session] = task
+		if type(task) == "table" then
+			list[session] = task.co
 		end
 	end
 	return list
@@ -684,8 +718,8 @@ function skynet.task(query)
 		return query
 	end
 	local task = waiting_task[query]
-	if type(task) == "thread" then
-		return traceback(task)
+	if type(task) == "table" then
+		return traceback(task.co)
 	end
 end
 
@@ -707,21 +741,17 @@ end
 
 -- Stop a waiting task (a thread, or its tostring()); its caller gets an error.
 function skynet.killthread(target)
-	local session, task
+	local session, co
 	for s, t in pairs(task_sessions()) do
 		if t == target or tostring(t) == target then
-			session, task = s, t
+			session, co = s, t
 			break
 		end
 	end
-	if task == nil then
+	if co == nil then
 		return
 	end
-	local request = request_session[task]
-	if request and request ~= 0 then
-		c_send(request_source[task], PTYPE_ERROR, request, "")
-	end
-	forget_request(task)
+	fail_request(task_of[co])
 	waiting_task[session] = "BREAK"
 	call_target[session] = nil
 	for token, s in pairs(sleep_session) do
@@ -730,8 +760,8 @@ function skynet.killthread(target)
 			break
 		end
 	end
-	coroutine.close(task)
-	return task
+	coroutine.close(co)
+	return co
 end
 
 -- Treat addr as dead: every call waiting on it fails.
@@ -741,20 +771,21 @@ end
 
 function skynet.trace(info)
 	local task = running_task
-	if task_tracetag[task] == false then
+	if task.tag == false then
 		return
 	end
 	set_tracetag(task, new_trace_tag(info))
 end
 
 function skynet.tracetag()
-	return task_tracetag[running_task]
+	return running_task.tag
 end
 
 -- Turn tracing of every request of a protocol on (true), off (false) or back
 -- to following the callers (nil).
 function skynet.traceproto(typename, flag)
 	protocol(typename).trace = flag
+	requests_traced = true
 end
 
 skynet.tracelog = skynet.traceproto
@@ -805,9 +836,12 @@ end
 -- Fail every request this service still owes, and tell the services it is
 -- calling that it is gone.
 local function fail_pending()
-	for task, session in pairs(request_session) do
-		if session ~= 0 and request_source[task] then
-			c_send(request_source[task], PTYPE_ERROR, session, "")
+	if running_task then
+		fail_request(running_task)
+	end
+	for _, task in pairs(waiting_task) do
+		if type(task) == "table" then
+			fail_request(task)
 		end
 	end
 	for response in pairs(pending_responses) do
@@ -824,8 +858,8 @@ end
 
 local function close_waiting_tasks()
 	for _, task in pairs(waiting_task) do
-		if type(task) == "thread" and task ~= running_task then
-			coroutine.close(task)
+		if type(task) == "table" and task ~= running_task then
+			coroutine.close(task.co)
 		end
 	end
 end

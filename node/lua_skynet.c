@@ -28,16 +28,23 @@ static int traceback(lua_State *L)
 	return 1;
 }
 
-static const char callback_key = 'c';
+/* What the runtime calls a service back with: its main thread, idle
+ * between messages, and the registry reference of the Lua dispatch
+ * function (an integer key: looked up for every message). */
+struct dispatcher {
+	lua_State *main;
+	int callback;
+};
 
-/* Calls the Lua dispatch function (kept in the registry) on the main
- * thread, which is idle between messages. */
-static int dispatch(lua_State *L, struct skynet_context *ctx, int type,
+static const char dispatcher_key = 'd';
+
+static int dispatch(struct dispatcher *d, struct skynet_context *ctx, int type,
 		    int session, uint32_t source, const void *msg, size_t sz)
 {
+	lua_State *L = d->main;
 	int top = lua_gettop(L);
 	lua_pushcfunction(L, traceback);
-	lua_rawgetp(L, LUA_REGISTRYINDEX, &callback_key);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, d->callback);
 	lua_pushinteger(L, type);
 	lua_pushlightuserdata(L, (void *)msg);
 	lua_pushinteger(L, (lua_Integer)sz);
@@ -65,17 +72,36 @@ static int callback_forward(struct skynet_context *ctx, void *ud, int type,
 	return 1; /* the Lua side owns msg */
 }
 
+/* The service's dispatcher, made on first use and kept in the registry
+ * for the life of the Lua state. */
+static struct dispatcher *dispatcher_of(lua_State *L)
+{
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &dispatcher_key);
+	struct dispatcher *d = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	if (d)
+		return d;
+	d = lua_newuserdatauv(L, sizeof(*d), 0);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &dispatcher_key);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+	d->main = lua_tothread(L, -1);
+	lua_pop(L, 1);
+	d->callback = LUA_NOREF;
+	return d;
+}
+
 static int lcallback(lua_State *L)
 {
 	struct skynet_context *ctx = context_of(L);
 	int forward = lua_toboolean(L, 2);
 	luaL_checktype(L, 1, LUA_TFUNCTION);
 	lua_settop(L, 1);
-	lua_rawsetp(L, LUA_REGISTRYINDEX, &callback_key);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
-	lua_State *main = lua_tothread(L, -1);
-	lua_pop(L, 1);
-	skynet_callback(ctx, main, forward ? callback_forward : callback_free);
+	struct dispatcher *d = dispatcher_of(L);
+	if (d->callback == LUA_NOREF)
+		d->callback = luaL_ref(L, LUA_REGISTRYINDEX);
+	else
+		lua_rawseti(L, LUA_REGISTRYINDEX, d->callback);
+	skynet_callback(ctx, d, forward ? callback_forward : callback_free);
 	return 0;
 }
 

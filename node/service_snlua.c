@@ -225,10 +225,12 @@ static int tracked_resume(lua_State *L)
 		return 2;
 	}
 	lua_xmove(L, co, nargs);
-	lua_State *outer = atomic_exchange(&l->running, co);
+	/* Only this thread writes `running`: plain stores publish it. */
+	lua_State *outer = atomic_load_explicit(&l->running, memory_order_relaxed);
+	atomic_store_explicit(&l->running, co, memory_order_release);
 	int nres = 0;
 	int status = lua_resume(co, L, nargs, &nres);
-	atomic_store(&l->running, outer);
+	atomic_store_explicit(&l->running, outer, memory_order_release);
 	return resume_results(L, co, status, nres);
 }
 
