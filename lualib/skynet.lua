@@ -514,7 +514,7 @@ local function request(addr, id, msg, sz)
 	local ok, answer, answer_sz = coroutine_yield "SUSPEND"
 	call_target[session] = nil
 	if not ok then
-		error(string.format("call failed: %s did not answer session %d (it exited or raised an error)",
+		error(string.format("call failed: %s answered session %d with an error (it refused the request, raised an error or exited)",
 			skynet.address(addr), session), 3)
 	end
 	return answer, answer_sz

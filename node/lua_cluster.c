@@ -10,13 +10,14 @@
  * A body is given as (msg, sz), a lightuserdata and its size, or as a
  * string; nil means an empty body.
  *
- * packrequest(addr, session, msg, sz) -> packet, next_session [, pieces]
- * packpush(addr, session, msg, sz)    -> packet, next_session [, pieces]
+ * packrequest(addr, session, msg, sz) -> packet, next_session [, size]
+ * packpush(addr, session, msg, sz)    -> packet, next_session [, size]
  *   addr is an integer (numeric address) or a 1..255-byte name.  session
  *   must be 1..0x7FFFFFFF ("Invalid request session N" otherwise).  A
- *   lightuserdata body is freed here, and must be writable heap memory.
- *   A body under 0x8000 bytes gives one packet and no pieces; a larger one
- *   gives the multi-part header as packet and a sequence of piece packets.
+ *   lightuserdata body is freed here.  A body under 0x8000 bytes gives one
+ *   packet, a string.  A larger one gives the multi-part header and every
+ *   piece packet after it in one heap buffer: packet is its lightuserdata,
+ *   size its length, and it is the caller's (to send, or free).
  *   next_session is the counter value to use next: session + 1, wrapping
  *   from 0x7FFFFFFF to 1, except after a single push, which writes session
  *   0 and uses no session (next_session is then session, unchanged).
@@ -28,26 +29,33 @@
  *   single request  addr, session, body, size, false, is_push
  *   multi header    addr, session, nil, total, true, is_push
  *   piece           false, session, body, size, more, false
- *   body is a string; is_push is true for a single request with session 0
- *   and for multi push headers; more is true for 0x02 pieces, false for
- *   the last (0x03).  The fifth value ("padding") is true when more packets
+ *   body is a string, except for a piece of a payload given as (msg, sz):
+ *   then a lightuserdata pointing into msg (valid while msg is), so that
+ *   append copies it only once.  is_push is true for a single request
+ *   with session 0 and for multi push headers; more is true for 0x02
+ *   pieces, false for the last (0x03).  The fifth value ("padding") is true when more packets
  *   of this session follow.  Malformed payloads raise an error.
  *
- * packresponse(session, ok, msg, sz) -> packet, or a sequence of packets
- *   (begin, parts..., end) for an ok body over 0x8000 bytes.  An error body
- *   (ok false) is raw text, converted with tostring if needed, and cut to
- *   0x8000 bytes.  msg is not freed and is left unchanged.
- * unpackresponse(payload) / (msg, sz) -> session, ok, data, padding
+ * packresponse(session, ok, msg, sz) -> packet [, size]
+ *   packet is a string, or for an ok body over 0x8000 bytes a heap buffer
+ *   (and its size) holding the begin, part and end packets: the caller's.
+ *   An error body (ok false) is raw text, converted with tostring if
+ *   needed, and cut to 0x8000 bytes.  msg is not freed and is left
+ *   unchanged.
+ * unpackresponse(payload) / (msg, sz) -> session, ok, data, padding [, size]
  *   data is the text or body string, or for a multi begin the announced
- *   total (integer).  padding is true for begin and middle parts.  An
- *   invalid packet returns nothing: the caller closes the connection.
+ *   total (integer).  For a part or an end, size follows and data is a
+ *   piece as unpackrequest gives one.  padding is true for begin and
+ *   middle parts.  An invalid packet returns nothing: the caller closes
+ *   the connection.
  *
- * append(t, data [, sz]) adds to a reassembly sequence t: an integer (or
- *   nil with sz) is the announced total, a string or lightuserdata+sz (not
- *   freed) a piece.  So append(t, select(3, unpackrequest(...))) works.
- * concat(t) -> msg, sz: joins t = { total, piece, piece, ... } into a new
- *   heap buffer owned by the caller; returns nothing unless t[1] is the
- *   total, every later entry is a string and their lengths add up to it.
+ * collect(total) -> a collector: the buffer a large message of total bytes
+ *   is put together in (freed with the collector unless taken by concat).
+ * append(collector, piece [, sz]) -> true; false, adding nothing, when the
+ *   piece (a string, or lightuserdata+sz, not freed) would make the
+ *   message longer than its total.
+ * concat(collector) -> msg, sz once the message is complete: the heap
+ *   buffer, now the caller's; nothing while pieces are missing.
  *
  * isname(addr) -> true for a string starting with '@' (a cluster registry
  *   name), else false.
@@ -142,11 +150,13 @@ static void read_body(lua_State *L, int i, struct body *b)
 	}
 }
 
-static const uint8_t *read_payload(lua_State *L, size_t *size)
+/* The payload argument; *is_heap tells a (msg, sz) one from a string. */
+static const uint8_t *read_payload(lua_State *L, size_t *size, int *is_heap)
 {
 	struct body b;
 	read_body(L, 1, &b);
 	*size = b.size;
+	*is_heap = b.heap != NULL;
 	return b.data;
 }
 
@@ -161,31 +171,50 @@ static void push_joined(lua_State *L, const uint8_t *head, size_t head_len,
 	lua_pushlstring(L, (const char *)scratch, head_len + data_len);
 }
 
-/*
- * Pushes a piece packet: the 7-byte head then n bytes at data.  When the
- * body is heap memory and data is not its start, the head is written over
- * the 7 bytes before data (already sent in the previous piece) and put back
- * afterwards, so the piece is copied only once.
- */
-static void push_piece(lua_State *L, const struct body *b,
-                       const uint8_t head[PIECE_HEAD], const uint8_t *data,
-                       size_t n)
-{
-	if (b->heap == NULL || data - b->data < PIECE_HEAD) {
-		push_joined(L, head, PIECE_HEAD, data, n);
-		return;
-	}
-	uint8_t *at = (uint8_t *)data - PIECE_HEAD;
-	uint8_t saved[PIECE_HEAD];
-	memcpy(saved, at, PIECE_HEAD);
-	memcpy(at, head, PIECE_HEAD);
-	lua_pushlstring(L, (const char *)at, PIECE_HEAD + n);
-	memcpy(at, saved, PIECE_HEAD);
-}
-
 static size_t piece_count(size_t size)
 {
 	return (size + MULTI_PART - 1) / MULTI_PART;
+}
+
+/* Writes the 7-byte head of a piece of n bytes (the last one or not). */
+typedef void (*piece_head)(uint8_t head[PIECE_HEAD], uint32_t session,
+                           int last, size_t n);
+
+/*
+ * Pushes a heap buffer (lightuserdata) and its size: first (first_len
+ * bytes, the multi-part header or begin packet), then every piece of the
+ * body behind its head, each byte copied once.  The caller owns it.
+ */
+static void push_large(lua_State *L, const uint8_t *first, size_t first_len,
+                       uint32_t session, const struct body *b,
+                       piece_head put_head)
+{
+	size_t count = piece_count(b->size);
+	size_t total = first_len + b->size + count * PIECE_HEAD;
+	uint8_t *out = skynet_malloc(total);
+	memcpy(out, first, first_len);
+	uint8_t *p = out + first_len;
+	for (size_t i = 0; i < count; i++) {
+		size_t offset = i * MULTI_PART;
+		size_t n = b->size - offset < MULTI_PART ? b->size - offset
+		                                          : MULTI_PART;
+		put_head(p, session, i + 1 == count, n);
+		memcpy(p + PIECE_HEAD, b->data + offset, n);
+		p += PIECE_HEAD + n;
+	}
+	lua_pushlightuserdata(L, out);
+	lua_pushinteger(L, (lua_Integer)total);
+}
+
+/* The n bytes of a piece at p: a lightuserdata into a heap payload, else
+ * a string. */
+static void push_piece_data(lua_State *L, const uint8_t *p, size_t n,
+                            int is_heap)
+{
+	if (is_heap)
+		lua_pushlightuserdata(L, (void *)p);
+	else
+		lua_pushlstring(L, (const char *)p, n);
 }
 
 /* ---- requests ---- */
@@ -234,34 +263,25 @@ static void push_single_request(lua_State *L, const struct address *a,
 	push_joined(L, head, 2 + n, b->data, b->size);
 }
 
-static void push_multi_header(lua_State *L, const struct address *a,
-                              uint32_t session, int is_push,
-                              const struct body *b)
+static void request_piece_head(uint8_t head[PIECE_HEAD], uint32_t session,
+                               int last, size_t n)
+{
+	put_u16be(head, n + 5);
+	head[2] = last ? REQ_LAST : REQ_MORE;
+	put_u32le(head + 3, session);
+}
+
+/* The multi-part header, then the pieces, as one heap buffer. */
+static void push_multi_request(lua_State *L, const struct address *a,
+                               uint32_t session, int is_push,
+                               const struct body *b)
 {
 	uint8_t head[2 + 10 + NAME_MAX_LEN];
 	uint8_t type = REQ_MULTI | (is_push ? REQ_PUSH_BIT : 0);
 	size_t n = put_request_head(head + 2, type, a, session);
 	put_u32le(head + 2 + n, (uint32_t)b->size);
 	put_u16be(head, n + 4);
-	lua_pushlstring(L, (const char *)head, 2 + n + 4);
-}
-
-static void push_request_pieces(lua_State *L, uint32_t session,
-                                const struct body *b)
-{
-	size_t count = piece_count(b->size);
-	lua_createtable(L, (int)count, 0);
-	for (size_t i = 0; i < count; i++) {
-		size_t offset = i * MULTI_PART;
-		size_t n = b->size - offset < MULTI_PART ? b->size - offset
-		                                          : MULTI_PART;
-		uint8_t head[PIECE_HEAD];
-		put_u16be(head, n + 5);
-		head[2] = i + 1 < count ? REQ_MORE : REQ_LAST;
-		put_u32le(head + 3, session);
-		push_piece(L, b, head, b->data + offset, n);
-		lua_rawseti(L, -2, (lua_Integer)i + 1);
-	}
+	push_large(L, head, 2 + n + 4, session, b, request_piece_head);
 }
 
 static int pack_request(lua_State *L, int is_push)
@@ -287,9 +307,9 @@ static int pack_request(lua_State *L, int is_push)
 		skynet_free(b.heap);
 		return 2;
 	}
-	push_multi_header(L, &a, (uint32_t)session, is_push, &b);
+	push_multi_request(L, &a, (uint32_t)session, is_push, &b);
 	lua_pushinteger(L, next);
-	push_request_pieces(L, (uint32_t)session, &b);
+	lua_rotate(L, -2, 1); /* packet, size, next -> packet, next, size */
 	skynet_free(b.heap);
 	return 3;
 }
@@ -362,13 +382,14 @@ static int unpack_multi_header(lua_State *L, const uint8_t *p, size_t size)
 	return 6;
 }
 
-static int unpack_piece(lua_State *L, const uint8_t *p, size_t size)
+static int unpack_piece(lua_State *L, const uint8_t *p, size_t size,
+                        int is_heap)
 {
 	if (size < 5)
 		return luaL_error(L, "Invalid cluster multi part size %d", (int)size);
 	lua_pushboolean(L, 0);
 	lua_pushinteger(L, get_u32le(p + 1));
-	lua_pushlstring(L, (const char *)p + 5, size - 5);
+	push_piece_data(L, p + 5, size - 5, is_heap);
 	lua_pushinteger(L, (lua_Integer)(size - 5));
 	lua_pushboolean(L, p[0] == REQ_MORE);
 	lua_pushboolean(L, 0);
@@ -378,7 +399,8 @@ static int unpack_piece(lua_State *L, const uint8_t *p, size_t size)
 static int lunpackrequest(lua_State *L)
 {
 	size_t size;
-	const uint8_t *p = read_payload(L, &size);
+	int is_heap;
+	const uint8_t *p = read_payload(L, &size, &is_heap);
 	if (size == 0)
 		return luaL_error(L, "Invalid req package. size == 0");
 	switch (p[0]) {
@@ -392,7 +414,7 @@ static int lunpackrequest(lua_State *L)
 		return unpack_multi_header(L, p, size);
 	case REQ_MORE:
 	case REQ_LAST:
-		return unpack_piece(L, p, size);
+		return unpack_piece(L, p, size, is_heap);
 	case REQ_TRACE:
 		lua_pushlstring(L, (const char *)p + 1, size - 1);
 		return 1;
@@ -411,26 +433,20 @@ static void put_response_head(uint8_t head[PIECE_HEAD], uint32_t session,
 	head[6] = type;
 }
 
+static void response_piece_head(uint8_t head[PIECE_HEAD], uint32_t session,
+                                int last, size_t n)
+{
+	put_response_head(head, session, last ? RESP_END : RESP_PART, n);
+}
+
+/* The begin packet, then the parts and the end, as one heap buffer. */
 static void push_response_parts(lua_State *L, uint32_t session,
                                 const struct body *b)
 {
-	size_t count = piece_count(b->size);
-	lua_createtable(L, (int)count + 1, 0);
 	uint8_t begin[2 + 9];
 	put_response_head(begin, session, RESP_BEGIN, 4);
 	put_u32le(begin + PIECE_HEAD, (uint32_t)b->size);
-	lua_pushlstring(L, (const char *)begin, sizeof(begin));
-	lua_rawseti(L, -2, 1);
-	for (size_t i = 0; i < count; i++) {
-		size_t offset = i * MULTI_PART;
-		size_t n = b->size - offset < MULTI_PART ? b->size - offset
-		                                          : MULTI_PART;
-		uint8_t head[PIECE_HEAD];
-		put_response_head(head, session,
-		                  i + 1 < count ? RESP_PART : RESP_END, n);
-		push_piece(L, b, head, b->data + offset, n);
-		lua_rawseti(L, -2, (lua_Integer)i + 2);
-	}
+	push_large(L, begin, sizeof(begin), session, b, response_piece_head);
 }
 
 /* Reads the error text at index 3: raw bytes, or any value's tostring. */
@@ -460,7 +476,7 @@ static int lpackresponse(lua_State *L)
 		return luaL_error(L, "Invalid cluster response: larger than 4 GiB");
 	if (ok && b.size > MULTI_PART) {
 		push_response_parts(L, session, &b);
-		return 1;
+		return 2;
 	}
 	uint8_t head[PIECE_HEAD];
 	put_response_head(head, session, ok ? RESP_OK : RESP_ERROR, b.size);
@@ -471,7 +487,8 @@ static int lpackresponse(lua_State *L)
 static int lunpackresponse(lua_State *L)
 {
 	size_t size;
-	const uint8_t *p = read_payload(L, &size);
+	int is_heap;
+	const uint8_t *p = read_payload(L, &size, &is_heap);
 	if (size < 5)
 		return 0;
 	uint8_t type = p[4];
@@ -479,83 +496,95 @@ static int lunpackresponse(lua_State *L)
 		return 0;
 	lua_pushinteger(L, get_u32le(p));
 	lua_pushboolean(L, type != RESP_ERROR);
+	int piece = type == RESP_PART || type == RESP_END;
 	if (type == RESP_BEGIN)
 		lua_pushinteger(L, get_u32le(p + 5));
+	else if (piece)
+		push_piece_data(L, p + 5, size - 5, is_heap);
 	else
 		lua_pushlstring(L, (const char *)p + 5, size - 5);
 	lua_pushboolean(L, type == RESP_BEGIN || type == RESP_PART);
-	return 4;
+	if (!piece)
+		return 4;
+	lua_pushinteger(L, (lua_Integer)(size - 5));
+	return 5;
 }
 
 /* ---- reassembly ---- */
 
-static int lappend(lua_State *L)
+#define COLLECTOR "skynet.cluster.collector"
+/* Allocated at once; a larger announced total grows as its pieces come
+ * (a peer's header alone does not get it more memory). */
+#define COLLECT_AT_ONCE (8u << 20)
+
+struct collector {
+	uint8_t *buffer;
+	size_t total;   /* announced */
+	size_t filled;
+	size_t cap;
+};
+
+static int collector_gc(lua_State *L)
 {
-	luaL_checktype(L, 1, LUA_TTABLE);
-	lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
-	switch (lua_type(L, 2)) {
-	case LUA_TNUMBER:
-		lua_pushinteger(L, luaL_checkinteger(L, 2));
-		break;
-	case LUA_TNIL:
-	case LUA_TNONE:
-		lua_pushinteger(L, luaL_checkinteger(L, 3));
-		break;
-	case LUA_TSTRING:
-		lua_pushvalue(L, 2);
-		break;
-	case LUA_TLIGHTUSERDATA: {
-		struct body b;
-		read_body(L, 2, &b);
-		lua_pushlstring(L, (const char *)b.data, b.size);
-		break;
-	}
-	default:
-		return luaL_error(L, "cluster.append: need a size, a string or "
-		                     "a message, got %s", luaL_typename(L, 2));
-	}
-	lua_rawseti(L, 1, n + 1);
+	struct collector *c = luaL_checkudata(L, 1, COLLECTOR);
+	skynet_free(c->buffer);
+	c->buffer = NULL;
 	return 0;
 }
 
-/* Sum of the string lengths in t[2..n], or -1 if one is not a string. */
-static lua_Integer pieces_length(lua_State *L, lua_Integer n)
+static int lcollect(lua_State *L)
 {
-	lua_Integer total = 0;
-	for (lua_Integer i = 2; i <= n; i++) {
-		int t = lua_rawgeti(L, 1, i);
-		size_t len = lua_rawlen(L, -1);
-		lua_pop(L, 1);
-		if (t != LUA_TSTRING)
-			return -1;
-		total += (lua_Integer)len;
+	lua_Integer total = luaL_checkinteger(L, 1);
+	if (total < 0 || total > UINT32_MAX)
+		return luaL_error(L, "Invalid large message size %I", total);
+	struct collector *c = lua_newuserdatauv(L, sizeof(*c), 0);
+	c->buffer = NULL;
+	luaL_setmetatable(L, COLLECTOR);
+	c->total = (size_t)total;
+	c->filled = 0;
+	c->cap = c->total < COLLECT_AT_ONCE ? c->total : COLLECT_AT_ONCE;
+	c->buffer = skynet_malloc(c->cap > 0 ? c->cap : 1);
+	return 1;
+}
+
+static void make_room(struct collector *c, size_t n)
+{
+	if (c->filled + n <= c->cap)
+		return;
+	size_t cap = c->cap * 2 > c->filled + n ? c->cap * 2 : c->filled + n;
+	c->cap = cap < c->total ? cap : c->total;
+	c->buffer = skynet_realloc(c->buffer, c->cap);
+}
+
+static int lappend(lua_State *L)
+{
+	struct collector *c = luaL_checkudata(L, 1, COLLECTOR);
+	int t = lua_type(L, 2);
+	if (t != LUA_TSTRING && t != LUA_TLIGHTUSERDATA)
+		return luaL_error(L, "cluster.append: need a string or a message, "
+		                     "got %s", luaL_typename(L, 2));
+	struct body b;
+	read_body(L, 2, &b);
+	if (c->buffer == NULL || b.size > c->total - c->filled) {
+		lua_pushboolean(L, 0);
+		return 1;
 	}
-	return total;
+	make_room(c, b.size);
+	if (b.size > 0)
+		memcpy(c->buffer + c->filled, b.data, b.size);
+	c->filled += b.size;
+	lua_pushboolean(L, 1);
+	return 1;
 }
 
 static int lconcat(lua_State *L)
 {
-	if (!lua_istable(L, 1))
+	struct collector *c = luaL_checkudata(L, 1, COLLECTOR);
+	if (c->buffer == NULL || c->filled != c->total)
 		return 0;
-	lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
-	lua_rawgeti(L, 1, 1);
-	int announced = lua_isinteger(L, -1);
-	lua_Integer total = lua_tointeger(L, -1);
-	lua_pop(L, 1);
-	if (!announced || total < 0 || pieces_length(L, n) != total)
-		return 0;
-	uint8_t *joined = skynet_malloc((size_t)total);
-	size_t offset = 0;
-	for (lua_Integer i = 2; i <= n; i++) {
-		size_t len;
-		lua_rawgeti(L, 1, i);
-		const char *s = lua_tolstring(L, -1, &len);
-		memcpy(joined + offset, s, len);
-		offset += len;
-		lua_pop(L, 1);
-	}
-	lua_pushlightuserdata(L, joined);
-	lua_pushinteger(L, total);
+	lua_pushlightuserdata(L, c->buffer);
+	lua_pushinteger(L, (lua_Integer)c->total);
+	c->buffer = NULL;
 	return 2;
 }
 
@@ -595,6 +624,7 @@ LUAMOD_API int luaopen_skynet_cluster_core(lua_State *L)
 		{"unpackrequest", lunpackrequest},
 		{"packresponse", lpackresponse},
 		{"unpackresponse", lunpackresponse},
+		{"collect", lcollect},
 		{"append", lappend},
 		{"concat", lconcat},
 		{"isname", lisname},
@@ -602,6 +632,11 @@ LUAMOD_API int luaopen_skynet_cluster_core(lua_State *L)
 		{NULL, NULL},
 	};
 	luaL_checkversion(L);
+	if (luaL_newmetatable(L, COLLECTOR)) {
+		lua_pushcfunction(L, collector_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_pop(L, 1);
 	luaL_newlib(L, functions);
 	return 1;
 }

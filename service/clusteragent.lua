@@ -24,7 +24,7 @@ clusterd, fd = tonumber(clusterd), tonumber(fd)
 local unpackrequest = cluster.unpackrequest
 local packresponse = cluster.packresponse
 
-local large = {}          -- session -> { parts = {total, piece...}, addr, push, tag, size }
+local large = {}          -- session -> { parts = collector, addr, push, tag }
 local pending_tag         -- trace tag for the next request
 local name_cache = {}     -- "@name" -> handle
 local name_lookup = {}    -- "@name" -> tasks waiting for a lookup in progress
@@ -35,10 +35,10 @@ local closing = false
 local replies = gather.new(function(data) driver.send(fd, data) end)
 
 local function reply(session, ok, msg, sz)
-	local packet = packresponse(session, ok, msg, sz)
-	if type(packet) == "table" then
+	local packet, size = packresponse(session, ok, msg, sz)
+	if size then -- a large reply, in one heap buffer
 		replies:flush()
-		driver.lsend(fd, packet)
+		driver.lsend(fd, packet, size)
 	else
 		replies:write(packet)
 	end
@@ -150,33 +150,48 @@ local function serve(addr, session, body, sz, push, tag)
 	serve_to(addr and resolve(addr), session, body, sz, push, tag)
 end
 
--- A multi-part header or piece: returns the entry once its last piece came.
-local function collect(addr, session, data, size, more, push)
+-- A multi-part header or piece: returns the entry once its last piece
+-- came.  A piece's body may point into the packet: it is copied here.
+local function collect(addr, session, body, size, more, push)
 	local entry = large[session]
-	if entry == nil then
-		entry = { parts = {}, addr = addr, push = push, tag = pending_tag, size = 0 }
+	if body == nil then -- a header: size is the announced total
+		if entry then
+			error(string.format("large request %d announced twice", session))
+		end
+		large[session] = { parts = cluster.collect(size), addr = addr, push = push, tag = pending_tag }
 		pending_tag = nil
-		large[session] = entry
-	end
-	if data == nil then -- a header: size is the announced total
-		cluster.append(entry.parts, size)
-		entry.total = size
 		return
 	end
-	entry.size = entry.size + size
-	if entry.total == nil or entry.size > entry.total then
+	if entry == nil then
+		error(string.format("a piece of large request %d came before its header", session))
+	end
+	if not cluster.append(entry.parts, body, size) then
 		large[session] = nil
 		error(string.format("large request %d outgrows its announced size", session))
 	end
-	cluster.append(entry.parts, data)
-	if more then
-		return
+	if not more then
+		large[session] = nil
+		return entry
 	end
-	large[session] = nil
-	return entry
 end
 
-local function dispatch(addr, session, body, size, padding, push)
+local function serve_large(session, entry)
+	local query = entry.addr == 0
+	local target = not query and entry.addr and resolve(entry.addr)
+	local msg, sz = cluster.concat(entry.parts)
+	if msg == nil then
+		return reply(session, false, "Invalid large req")
+	end
+	if query then
+		return serve(0, session, msg, sz)
+	end
+	serve_to(target, session, msg, sz, entry.push, not entry.push and entry.tag or nil)
+end
+
+-- What a packet asks for, worked out while the packet is still there (a
+-- piece goes into its large request now): nothing, or a function and its
+-- arguments that serve the request (they may wait).
+local function accept(addr, session, body, size, padding, push)
 	if session == nil then -- a trace tag
 		pending_tag = addr
 		return
@@ -184,41 +199,34 @@ local function dispatch(addr, session, body, size, padding, push)
 	if addr ~= false and not padding then -- a single request
 		local tag = not push and pending_tag or nil
 		if tag then pending_tag = nil end
-		return serve(addr, session, body, nil, push, tag)
+		return serve, addr, session, body, nil, push, tag
 	end
 	if addr == false and large[session] == nil and not padding then
-		return reply(session, false, "Invalid name") -- a last piece with no header
+		return reply, session, false, "Invalid name" -- a last piece with no header
 	end
 	local entry = collect(addr, session, body, size, padding, push)
 	if entry then
-		local query = entry.addr == 0
-		-- A name lookup may wait (and the agent may exit meanwhile): it
-		-- comes before the pieces are joined into a heap buffer.
-		local target = not query and entry.addr and resolve(entry.addr)
-		local msg, sz = cluster.concat(entry.parts)
-		if msg == nil then
-			return reply(session, false, "Invalid large req")
-		end
-		if query then
-			return serve(0, session, msg, sz)
-		end
-		serve_to(target, session, msg, sz, entry.push, not entry.push and entry.tag or nil)
+		return serve_large, session, entry
 	end
 end
 
--- One packet (msg, sz: a heap buffer from netpack, freed here at once:
--- what unpackrequest returns are copies, and serving a request may wait).
+local function accept_packet(msg, sz)
+	return accept(unpackrequest(msg, sz))
+end
+
+-- One packet (msg, sz: a heap buffer from netpack, freed as soon as it is
+-- accepted: serving a request may wait, and the agent exit meanwhile).
 local function on_packet(msg, sz)
-	local ok, addr, session, body, size, padding, push = pcall(unpackrequest, msg, sz)
+	local ok, f, a, b, c, d, e, g = pcall(accept_packet, msg, sz)
 	skynet.trash(msg, sz)
 	if closing then
 		return
 	end
-	if ok then
-		ok, addr = pcall(dispatch, addr, session, body, size, padding, push)
+	if ok and f then
+		ok, f = pcall(f, a, b, c, d, e, g)
 	end
 	if not ok then
-		malformed(addr)
+		malformed(f)
 	end
 end
 

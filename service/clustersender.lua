@@ -34,7 +34,7 @@ local SOCKET_CONNECT = 2
 local host, port          -- where to connect; nil: refuse requests
 local fd                  -- the connected socket
 local connecting          -- { id = socket id, waiters = { task... }, err = text }
-local pending = {}        -- session -> call: { source, session, addr, parts }
+local pending = {}        -- session -> call: { source, session, addr, parts (a collector) }
 local queue               -- netpack's packet queue for the socket
 local requests = gather.new(function(data)
 	if fd then driver.send(fd, data) end
@@ -139,16 +139,13 @@ end
 -- Writing
 ----------------------------------------------------------------------------
 
--- packet, and then pieces (the rest of a large message) when given.
-local function write(packet, pieces)
-	if pieces == nil then
+-- A packet (a string), or a large message (a heap buffer and its size).
+local function write(packet, size)
+	if size == nil then
 		return requests:write(packet)
 	end
 	requests:flush() -- keep the order of what was gathered before
-	driver.lsend(fd, packet)
-	if #pieces > 0 then
-		driver.lsend(fd, pieces)
-	end
+	driver.lsend(fd, packet, size)
 end
 
 local function send_trace(next_session)
@@ -179,7 +176,9 @@ local function reply_done(call, ok, data)
 	answer(call, true, msg, sz)
 end
 
-local function handle_reply(s, ok, data, more)
+-- A large reply's begin carries its total, then parts come (size given:
+-- data points into the packet and is copied into the call's collector now).
+local function handle_reply(s, ok, data, more, size)
 	if s == nil then
 		error("invalid response packet")
 	end
@@ -188,9 +187,14 @@ local function handle_reply(s, ok, data, more)
 		skynet.error(string.format("cluster node [%s]: reply to unknown session %d", node, s))
 		return
 	end
-	if ok and (more or call.parts) then
-		call.parts = call.parts or {}
-		call.parts[#call.parts + 1] = data
+	if ok and math.type(data) == "integer" then
+		call.parts = cluster.collect(data)
+		return
+	end
+	if size then
+		if not (call.parts and cluster.append(call.parts, data, size)) then
+			error(string.format("a part of reply %d does not fit its begin", s))
+		end
 		if more then
 			return
 		end
@@ -282,23 +286,33 @@ skynet.register_protocol {
 -- Requests
 ----------------------------------------------------------------------------
 
-local function send_request(packet, pieces, next_session)
+local function send_request(packet, size, next_session)
 	connection()
 	send_trace(next_session)
-	write(packet, pieces)
+	write(packet, size)
+end
+
+-- send_request, protected: true, or false and the reason.  A large packet
+-- that did not reach the socket (no connection) is freed.
+local function try_send(packet, size, next_session)
+	local ok, err = pcall(send_request, packet, size, next_session)
+	if not ok and size then
+		skynet.trash(packet, size)
+	end
+	return ok, err
 end
 
 local command = {}
 
 function command.req(addr, msg, sz)
-	local packet, next_session, pieces = cluster.packrequest(addr, session, msg, sz)
+	local packet, next_session, size = cluster.packrequest(addr, session, msg, sz)
 	local this = session
 	session = next_session
 	local caller_session, caller = skynet.context()
 	skynet.ignoreret() -- answered when the reply comes (answer)
 	local call = { source = caller, session = caller_session, addr = addr }
 	pending[this] = call
-	local ok, err = pcall(send_request, packet, pieces, next_session)
+	local ok, err = try_send(packet, size, next_session)
 	if not ok and pending[this] == call then
 		pending[this] = nil
 		call_failed(call, err)
@@ -306,9 +320,9 @@ function command.req(addr, msg, sz)
 end
 
 function command.push(addr, msg, sz)
-	local packet, next_session, pieces = cluster.packpush(addr, session, msg, sz)
+	local packet, next_session, size = cluster.packpush(addr, session, msg, sz)
 	session = next_session
-	local ok, err = pcall(send_request, packet, pieces, next_session)
+	local ok, err = try_send(packet, size, next_session)
 	if not ok then
 		failed("push to " .. tostring(addr), err)
 	end

@@ -19,6 +19,14 @@ static void die(lua_State *L, const char *what)
 	abort();
 }
 
+/* peek(msg, n) -> the n bytes at msg, as a string (msg is kept). */
+static int lpeek(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TLIGHTUSERDATA);
+	lua_pushlstring(L, lua_touserdata(L, 1), (size_t)luaL_checkinteger(L, 2));
+	return 1;
+}
+
 static void load_checker(lua_State *L, const char *script, const lua_CFunction *args,
                          int nargs)
 {
@@ -39,6 +47,7 @@ lua_State *checker_state(const char *module, lua_CFunction open, const char *scr
 		return L;
 	L = luaL_newstate();
 	luaL_openlibs(L);
+	lua_register(L, "peek", lpeek);
 	if (module != NULL) {
 		luaL_requiref(L, module, open, 0);
 		lua_setfield(L, LUA_REGISTRYINDEX, module);

@@ -14,6 +14,7 @@
 
 /*
  * Returns the run's Lua state, made on the first call: standard libraries,
+ * the global peek(msg, n) (the n bytes at a lightuserdata, as a string),
  * plus the module opened by open and kept in the registry under module (both
  * may be NULL).  When script is not NULL it is run with the nargs C functions
  * of args as its `...`, and the function it returns becomes the checker.

@@ -3,6 +3,8 @@
  * node/lua_cluster.c) against the worked examples and edge cases of
  * spec/cluster-protocol.md.  Each test runs a Lua chunk in a fresh state
  * where `cluster` is the module and a few helpers build heap messages.
+ * A large message is packed into one heap buffer: frames() cuts its bytes
+ * back into packets.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,7 +53,17 @@ static const char prelude[] =
 	"  if ok then error('no error, wanted ' .. pattern, 2) end\n"
 	"  if not tostring(err):find(pattern, 1, true) then error('wrong error: ' .. tostring(err), 2) end\n"
 	"end\n"
-	"function bytes(n, seed) local t = {} for i = 1, n do t[i] = string.char((i * 7 + (seed or 0)) % 251) end return table.concat(t) end\n";
+	"function bytes(n, seed) local t = {} for i = 1, n do t[i] = string.char((i * 7 + (seed or 0)) % 251) end return table.concat(t) end\n"
+	"function frames(m, size)\n"
+	"  local s = msgstring(m, size) freemsg(m)\n"
+	"  local list, pos = {}, 1\n"
+	"  while pos <= #s do\n"
+	"    local len = string.unpack('>I2', s, pos)\n"
+	"    list[#list + 1] = s:sub(pos, pos + 1 + len)\n"
+	"    pos = pos + 2 + len\n"
+	"  end\n"
+	"  return list\n"
+	"end\n";
 
 static void run_lua(const char *chunk)
 {
@@ -135,29 +147,37 @@ static void test_single_responses(void **state)
 		"eq(hex(p), '00 05 04 00 00 00 01', 'empty ok')\n");
 }
 
-/* Example H: a 64 KiB call in two pieces, then reassembled. */
+/* Example H: a 64 KiB call in two pieces, then reassembled; the pieces
+ * of a heap payload point into it. */
 static void test_multi_call(void **state)
 {
 	(void)state;
 	run_lua(
 		"local body = bytes(65536)\n"
-		"local p, nxt, parts = cluster.packrequest(0x10, 3, newmsg(body))\n"
-		"eq(hex(p), '00 0d 01 10 00 00 00 03 00 00 00 00 00 01 00', 'header') eq(nxt, 4)\n"
-		"eq(#parts, 2, 'pieces')\n"
-		"eq(hex(parts[1]:sub(1, 7)), '80 05 02 03 00 00 00', 'piece 1 head') eq(#parts[1], 32775)\n"
-		"eq(hex(parts[2]:sub(1, 7)), '80 05 03 03 00 00 00', 'piece 2 head') eq(#parts[2], 32775)\n"
-		"eq(parts[1]:sub(8) .. parts[2]:sub(8), body, 'piece data')\n"
-		"local addr, session, msg, sz, padding, push = cluster.unpackrequest(p:sub(3))\n"
+		"local m, nxt, size = cluster.packrequest(0x10, 3, newmsg(body))\n"
+		"eq(type(m), 'userdata', 'one heap buffer') eq(nxt, 4) eq(size, 15 + 2 * 32775)\n"
+		"local f = frames(m, size)\n"
+		"eq(#f, 3, 'header and two pieces')\n"
+		"eq(hex(f[1]), '00 0d 01 10 00 00 00 03 00 00 00 00 00 01 00', 'header')\n"
+		"eq(hex(f[2]:sub(1, 7)), '80 05 02 03 00 00 00', 'piece 1 head') eq(#f[2], 32775)\n"
+		"eq(hex(f[3]:sub(1, 7)), '80 05 03 03 00 00 00', 'piece 2 head') eq(#f[3], 32775)\n"
+		"eq(f[2]:sub(8) .. f[3]:sub(8), body, 'piece data')\n"
+		"local addr, session, msg, sz, padding, push = cluster.unpackrequest(f[1]:sub(3))\n"
 		"eq(addr, 0x10) eq(session, 3) eq(msg, nil) eq(sz, 65536) eq(padding, true) eq(push, false)\n"
-		"local req = {}\n"
-		"cluster.append(req, msg, sz)\n"
-		"for i, piece in ipairs(parts) do\n"
-		"  local a, s, m, n, pad, ps = cluster.unpackrequest(piece:sub(3))\n"
-		"  eq(a, false) eq(s, 3) eq(n, 32768) eq(pad, i == 1, 'padding') eq(ps, false)\n"
-		"  cluster.append(req, m, n)\n"
+		"local req = cluster.collect(sz)\n"
+		"for i = 2, 3 do\n"
+		"  local pm, ps = newmsg(f[i]:sub(3))\n"
+		"  local a, s, piece, n, pad, pu = cluster.unpackrequest(pm, ps)\n"
+		"  eq(a, false) eq(s, 3) eq(n, 32768) eq(pad, i == 2, 'padding') eq(pu, false)\n"
+		"  eq(type(piece), 'userdata', 'a piece of a heap payload points into it')\n"
+		"  eq(cluster.append(req, piece, n), true, 'appended')\n"
+		"  freemsg(pm)\n"
 		"end\n"
-		"local m, n = cluster.concat(req)\n"
-		"eq(n, 65536, 'joined size') eq(msgstring(m, n), body, 'joined') freemsg(m)\n");
+		"local j, n = cluster.concat(req)\n"
+		"eq(n, 65536, 'joined size') eq(msgstring(j, n), body, 'joined') freemsg(j)\n"
+		"eq(cluster.concat(req), nil, 'taken once')\n"
+		"local _, _, piece = cluster.unpackrequest(f[3]:sub(3))\n"
+		"eq(piece, body:sub(32769), 'a piece of a string payload is a string')\n");
 }
 
 /* Example I: a body of exactly 0x8000 bytes goes multi-part. */
@@ -166,11 +186,13 @@ static void test_multi_push_by_name(void **state)
 	(void)state;
 	run_lua(
 		"local body = bytes(0x8000, 3)\n"
-		"local p, nxt, parts = cluster.packpush('@sdb', 4, body)\n"
-		"eq(hex(p), '00 0e c1 04 40 73 64 62 04 00 00 00 00 80 00 00', 'header') eq(nxt, 5)\n"
-		"eq(#parts, 1) eq(hex(parts[1]:sub(1, 7)), '80 05 03 04 00 00 00') eq(parts[1]:sub(8), body)\n"
-		"local addr, session, msg, sz, padding, push = cluster.unpackrequest(p:sub(3))\n"
+		"local m, nxt, size = cluster.packpush('@sdb', 4, body)\n"
+		"eq(nxt, 5) local f = frames(m, size)\n"
+		"eq(hex(f[1]), '00 0e c1 04 40 73 64 62 04 00 00 00 00 80 00 00', 'header')\n"
+		"eq(#f, 2) eq(hex(f[2]:sub(1, 7)), '80 05 03 04 00 00 00') eq(f[2]:sub(8), body)\n"
+		"local addr, session, msg, sz, padding, push = cluster.unpackrequest(f[1]:sub(3))\n"
 		"eq(addr, '@sdb') eq(session, 4) eq(sz, 0x8000) eq(padding, true) eq(push, true)\n"
+		"local p, parts\n"
 		"p, nxt, parts = cluster.packrequest(1, 1, bytes(0x7fff))\n"
 		"eq(#p, 0x800a, 'largest numeric single') eq(hex(p:sub(1, 3)), '80 08 00') eq(parts, nil)\n"
 		"p, nxt, parts = cluster.packrequest(string.rep('n', 255), 1, newmsg(bytes(0x7fff)))\n"
@@ -185,26 +207,32 @@ static void test_multi_response(void **state)
 	run_lua(
 		"local body = bytes(40000, 5)\n"
 		"local m, sz = newmsg(body)\n"
-		"local t = cluster.packresponse(5, true, m, sz)\n"
+		"local t, size = cluster.packresponse(5, true, m, sz)\n"
 		"eq(msgstring(m, sz), body, 'msg restored') freemsg(m)\n"
-		"eq(#t, 3) eq(hex(t[1]), '00 09 05 00 00 00 02 40 9c 00 00', 'begin')\n"
-		"eq(hex(t[2]:sub(1, 7)), '80 05 05 00 00 00 03', 'part') eq(#t[2], 0x8007)\n"
-		"eq(hex(t[3]:sub(1, 7)), '1c 45 05 00 00 00 04', 'end') eq(#t[3], 7232 + 7)\n"
-		"local result = {}\n"
-		"for i, packet in ipairs(t) do\n"
-		"  local session, ok, data, padding = cluster.unpackresponse(packet:sub(3))\n"
-		"  eq(session, 5) eq(ok, true) eq(padding, i < 3, 'padding')\n"
-		"  result[#result + 1] = data\n"
+		"local f = frames(t, size)\n"
+		"eq(#f, 3) eq(hex(f[1]), '00 09 05 00 00 00 02 40 9c 00 00', 'begin')\n"
+		"eq(hex(f[2]:sub(1, 7)), '80 05 05 00 00 00 03', 'part') eq(#f[2], 0x8007)\n"
+		"eq(hex(f[3]:sub(1, 7)), '1c 45 05 00 00 00 04', 'end') eq(#f[3], 7232 + 7)\n"
+		"local session, ok, total, padding, n = cluster.unpackresponse(f[1]:sub(3))\n"
+		"eq(session, 5) eq(ok, true) eq(total, 40000, 'begin carries the total') eq(padding, true) eq(n, nil)\n"
+		"local c = cluster.collect(total)\n"
+		"for i = 2, 3 do\n"
+		"  local pm, ps = newmsg(f[i]:sub(3))\n"
+		"  local s, o, data, pad, len = cluster.unpackresponse(pm, ps)\n"
+		"  eq(s, 5) eq(o, true) eq(pad, i < 3, 'padding') eq(type(data), 'userdata')\n"
+		"  eq(cluster.append(c, data, len), true)\n"
+		"  freemsg(pm)\n"
 		"end\n"
-		"eq(result[1], 40000, 'begin carries the total')\n"
-		"local j, n = cluster.concat(result)\n"
-		"eq(n, 40000) eq(msgstring(j, n), body) freemsg(j)\n"
+		"local j, jn = cluster.concat(c)\n"
+		"eq(jn, 40000) eq(msgstring(j, jn), body) freemsg(j)\n"
+		"local _, _, data, _, len = cluster.unpackresponse(f[3]:sub(3))\n"
+		"eq(data, body:sub(32769), 'a part of a string payload') eq(len, 7232)\n"
 		"local p = cluster.packresponse(6, true, bytes(0x8000))\n"
 		"eq(type(p), 'string', '0x8000 ok is single') eq(hex(p:sub(1, 7)), '80 05 06 00 00 00 01')\n"
 		"p = cluster.packresponse(7, false, string.rep('e', 0x9000))\n"
 		"eq(#p, 0x8007, 'error cut') eq(hex(p:sub(1, 7)), '80 05 07 00 00 00 00')\n"
-		"t = cluster.packresponse(8, true, bytes(0x8001))\n"
-		"eq(#t, 3) eq(#t[3], 8, 'one-byte end part')\n");
+		"f = frames(cluster.packresponse(8, true, bytes(0x8001)))\n"
+		"eq(#f, 3) eq(#f[3], 8, 'one-byte end part')\n");
 }
 
 /* Example K and the tag limit. */
@@ -227,8 +255,8 @@ static void test_sessions(void **state)
 	run_lua(
 		"local p, nxt = cluster.packrequest(1, 0x7fffffff, 'x')\n"
 		"eq(hex(p:sub(8, 11)), 'ff ff ff 7f', 'L') eq(nxt, 1, 'wrap')\n"
-		"local _, nxt2, parts = cluster.packpush(1, 0x7fffffff, bytes(0x8000))\n"
-		"eq(nxt2, 1, 'multi push wraps too') eq(#parts, 1)\n"
+		"local m, nxt2, size = cluster.packpush(1, 0x7fffffff, bytes(0x8000))\n"
+		"eq(nxt2, 1, 'multi push wraps too') eq(#frames(m, size), 2)\n"
 		"raises('Invalid request session 0', cluster.packrequest, 1, 0, 'x')\n"
 		"raises('Invalid request session -1', cluster.packpush, 1, -1, 'x')\n"
 		"raises('Invalid request session', cluster.packrequest, 1, 0x80000000, 'x')\n"
@@ -303,26 +331,32 @@ static void test_invalid_responses(void **state)
 		"eq(s, 0xffffffff) eq(ok, false) eq(data, 'E') eq(pad, false)\n");
 }
 
-/* concat refuses anything but { total, pieces adding up to total }. */
-static void test_reassembly_mismatch(void **state)
+/* A collector takes pieces up to its total and gives the message once. */
+static void test_reassembly(void **state)
 {
 	(void)state;
 	run_lua(
-		"eq(cluster.concat({ 5, 'ab', 'cd' }), nil, 'short')\n"
-		"eq(cluster.concat({ 3, 'ab', 'cd' }), nil, 'long')\n"
-		"eq(cluster.concat({ 'ab', 'cd' }), nil, 'no header')\n"
-		"eq(cluster.concat({ '4', 'ab', 'cd' }), nil, 'header is a string')\n"
-		"eq(cluster.concat({ 4, 'ab', 4, 'cd' }), nil, 'second header')\n"
-		"eq(cluster.concat({ 2, 'ab', 2 }), nil, 'second header at the end')\n"
-		"eq(cluster.concat('x'), nil, 'not a table')\n"
-		"local t = {}\n"
-		"cluster.append(t, 4) cluster.append(t, 'ab')\n"
-		"local m, n = newmsg('cd') cluster.append(t, m, n) freemsg(m)\n"
-		"local j, sz = cluster.concat(t)\n"
+		"local c = cluster.collect(4)\n"
+		"eq(cluster.concat(c), nil, 'nothing yet')\n"
+		"eq(cluster.append(c, 'ab'), true)\n"
+		"local m, n = newmsg('cd') eq(cluster.append(c, m, n), true) freemsg(m)\n"
+		"eq(cluster.append(c, 'x'), false, 'longer than its total')\n"
+		"local j, sz = cluster.concat(c)\n"
 		"eq(sz, 4) eq(msgstring(j, sz), 'abcd') freemsg(j)\n"
-		"j, sz = cluster.concat({ 0 })\n"
+		"eq(cluster.concat(c), nil, 'taken')\n"
+		"eq(cluster.append(c, ''), false, 'nothing is added after concat')\n"
+		"j, sz = cluster.concat(cluster.collect(0))\n"
 		"eq(sz, 0, 'empty body joins') freemsg(j)\n"
-		"raises('cluster.append', cluster.append, {}, {})\n");
+		"c = cluster.collect(3) cluster.append(c, 'ab')\n"
+		"eq(cluster.concat(c), nil, 'short')\n"
+		"cluster.collect(100) collectgarbage()\n"
+		"raises('cluster.append', cluster.append, cluster.collect(1), {})\n"
+		"raises('Invalid large message size', cluster.collect, -1)\n"
+		"raises('Invalid large message size', cluster.collect, 0x100000000)\n"
+		"local big, chunk = cluster.collect(20 << 20), bytes(1 << 20, 1)\n"
+		"for i = 1, 20 do eq(cluster.append(big, chunk), true, 'grows past what it had at once') end\n"
+		"j, sz = cluster.concat(big)\n"
+		"eq(sz, 20 << 20) eq(msgstring(j, sz):sub(-(1 << 20)), chunk) freemsg(j)\n");
 }
 
 /* A large heap body: pieces must cover it exactly, in order. */
@@ -331,13 +365,14 @@ static void test_large_body_pieces(void **state)
 	(void)state;
 	run_lua(
 		"local body = bytes(1048576 + 123, 11)\n"
-		"local p, nxt, parts = cluster.packrequest('.svc', 100, newmsg(body))\n"
-		"eq(#parts, 33) eq(hex(p:sub(1, 3)), '00 0e 81')\n"
-		"local req = { }\n"
-		"cluster.append(req, select(3, cluster.unpackrequest(p:sub(3))))\n"
-		"for i, piece in ipairs(parts) do\n"
-		"  eq(#piece, i < 33 and 0x8007 or 123 + 7, 'piece size')\n"
-		"  cluster.append(req, select(3, cluster.unpackrequest(piece:sub(3))))\n"
+		"local packed, _, size = cluster.packrequest('.svc', 100, newmsg(body))\n"
+		"local f = frames(packed, size)\n"
+		"eq(#f, 34) eq(hex(f[1]:sub(1, 3)), '00 0e 81')\n"
+		"local _, _, _, total = cluster.unpackrequest(f[1]:sub(3))\n"
+		"local req = cluster.collect(total)\n"
+		"for i = 2, #f do\n"
+		"  eq(#f[i], i < 34 and 0x8007 or 123 + 7, 'piece size')\n"
+		"  eq(cluster.append(req, select(3, cluster.unpackrequest(f[i]:sub(3)))), true)\n"
 		"end\n"
 		"local m, n = cluster.concat(req)\n"
 		"eq(msgstring(m, n), body, 'round trip') freemsg(m)\n");
@@ -359,7 +394,7 @@ int main(void)
 		cmocka_unit_test(test_nodename),
 		cmocka_unit_test(test_invalid_requests),
 		cmocka_unit_test(test_invalid_responses),
-		cmocka_unit_test(test_reassembly_mismatch),
+		cmocka_unit_test(test_reassembly),
 		cmocka_unit_test(test_large_body_pieces),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
