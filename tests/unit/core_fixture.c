@@ -10,7 +10,11 @@
 #include "mq.h"
 #include "timer.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <string.h>
+#include <cmocka.h>
 
 static struct skynet_monitor *monitor;
 
@@ -94,4 +98,18 @@ int core_dispatch_all(void)
 		n++;
 	} while (q != NULL);
 	return n;
+}
+
+struct skynet_message core_message(int session)
+{
+	struct skynet_message m = { 1, session, NULL, 0 };
+	return m;
+}
+
+struct message_queue *core_idle_queue(uint32_t handle)
+{
+	struct message_queue *q = skynet_mq_create(handle);
+	struct skynet_message m;
+	assert_int_equal(skynet_mq_pop(q, &m), 1);
+	return q;
 }

@@ -26,5 +26,10 @@ int core_group_teardown(void **state);
 uint32_t core_recording_service(struct received *log);
 /* Dispatches queued messages on this thread until none is left. */
 int core_dispatch_all(void);
+/* A message from :00000001 with the given session and no data. */
+struct skynet_message core_message(int session);
+/* A new service queue as the runtime leaves it after a service's init:
+ * scheduled once and then found empty, so out of every queue. */
+struct message_queue *core_idle_queue(uint32_t handle);
 
 #endif

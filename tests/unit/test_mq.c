@@ -10,22 +10,6 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-static struct skynet_message message(int session)
-{
-	struct skynet_message m = { 1, session, NULL, 0 };
-	return m;
-}
-
-/* A queue as the runtime leaves it after a service's init: scheduled once
- * and then found empty, so that it is out of the global queue. */
-static struct message_queue *idle_queue(uint32_t handle)
-{
-	struct message_queue *q = skynet_mq_create(handle);
-	struct skynet_message m;
-	assert_int_equal(skynet_mq_pop(q, &m), 1);
-	return q;
-}
-
 static void drop_count(struct skynet_message *msg, void *ud)
 {
 	(void)msg;
@@ -44,9 +28,9 @@ static void release(struct message_queue *q)
 static void fifo_order_and_growth(void **state)
 {
 	(void)state;
-	struct message_queue *q = idle_queue(7);
+	struct message_queue *q = core_idle_queue(7);
 	for (int i = 1; i <= 1000; i++) {
-		struct skynet_message m = message(i);
+		struct skynet_message m = core_message(i);
 		skynet_mq_push(q, &m);
 	}
 	assert_int_equal(skynet_mq_length(q), 1000);
@@ -63,10 +47,10 @@ static void fifo_order_and_growth(void **state)
 static void scheduled_once_while_busy(void **state)
 {
 	(void)state;
-	struct message_queue *q = idle_queue(8);
+	struct message_queue *q = core_idle_queue(8);
 	assert_true(skynet_globalmq_empty());
 	for (int i = 1; i <= 3; i++) {
-		struct skynet_message m = message(i);
+		struct skynet_message m = core_message(i);
 		skynet_mq_push(q, &m);
 	}
 	assert_ptr_equal(skynet_globalmq_pop(), q);
@@ -83,9 +67,9 @@ static void scheduled_once_while_busy(void **state)
 static void overload_reported_once_per_doubling(void **state)
 {
 	(void)state;
-	struct message_queue *q = idle_queue(9);
+	struct message_queue *q = core_idle_queue(9);
 	for (int i = 0; i < 3000; i++) {
-		struct skynet_message m = message(i + 1);
+		struct skynet_message m = core_message(i + 1);
 		skynet_mq_push(q, &m);
 	}
 	struct skynet_message m;
@@ -101,9 +85,9 @@ static void overload_reported_once_per_doubling(void **state)
 static void release_hands_back_every_message(void **state)
 {
 	(void)state;
-	struct message_queue *q = idle_queue(10);
+	struct message_queue *q = core_idle_queue(10);
 	for (int i = 0; i < 5; i++) {
-		struct skynet_message m = message(i + 1);
+		struct skynet_message m = core_message(i + 1);
 		skynet_mq_push(q, &m);
 	}
 	skynet_mq_mark_release(q);

@@ -16,24 +16,9 @@
 #include <time.h>
 #include <cmocka.h>
 
-static struct skynet_message message(int session)
-{
-	struct skynet_message m = { 1, session, NULL, 0 };
-	return m;
-}
-
-/* A queue out of every queue, as after a service's init. */
-static struct message_queue *idle_queue(uint32_t handle)
-{
-	struct message_queue *q = skynet_mq_create(handle);
-	struct skynet_message m;
-	assert_int_equal(skynet_mq_pop(q, &m), 1);
-	return q;
-}
-
 static void push_one(struct message_queue *q, int session)
 {
-	struct skynet_message m = message(session);
+	struct skynet_message m = core_message(session);
 	skynet_mq_push(q, &m);
 }
 
@@ -80,7 +65,7 @@ static int teardown(void **state)
 static void work_from_a_worker_waits_in_its_slot(void **state)
 {
 	(void)state;
-	struct message_queue *a = idle_queue(1), *b = idle_queue(2);
+	struct message_queue *a = core_idle_queue(1), *b = core_idle_queue(2);
 	push_one(a, 1);
 	assert_true(skynet_globalmq_empty());
 	push_one(b, 1); /* the slot is taken: b goes to the global queue */
@@ -96,7 +81,7 @@ static void work_from_a_worker_waits_in_its_slot(void **state)
 static void the_slot_runs_first_when_nothing_else_waits(void **state)
 {
 	(void)state;
-	struct message_queue *a = idle_queue(3);
+	struct message_queue *a = core_idle_queue(3);
 	push_one(a, 1);
 	push_one(a, 2); /* scheduled already: no second entry */
 	assert_ptr_equal(skynet_sched_next(), a);
@@ -107,7 +92,7 @@ static void the_slot_runs_first_when_nothing_else_waits(void **state)
 static void detach_hands_the_slot_to_the_global_queue(void **state)
 {
 	(void)state;
-	struct message_queue *a = idle_queue(4);
+	struct message_queue *a = core_idle_queue(4);
 	push_one(a, 1);
 	skynet_sched_detach();
 	assert_ptr_equal(skynet_globalmq_pop(), a);
@@ -122,7 +107,7 @@ static void detach_hands_the_slot_to_the_global_queue(void **state)
 static void requeue_keeps_only_a_queue_with_work(void **state)
 {
 	(void)state;
-	struct message_queue *a = idle_queue(5);
+	struct message_queue *a = core_idle_queue(5);
 	push_one(a, 1);
 	assert_ptr_equal(skynet_sched_next(), a);
 	push_one(a, 2); /* arrives while a runs */
@@ -162,7 +147,7 @@ static void *idle_worker(void *arg)
 static void an_idle_worker_takes_a_slot_left_waiting(void **state)
 {
 	(void)state;
-	struct message_queue *a = idle_queue(6);
+	struct message_queue *a = core_idle_queue(6);
 	push_one(a, 1); /* this worker then "runs a long message" */
 	pthread_t thread;
 	pthread_create(&thread, NULL, idle_worker, NULL);
