@@ -317,35 +317,53 @@ static void handle_one(struct skynet_context *ctx, struct skynet_monitor *sm,
 	skynet_monitor_trigger(sm, 0, 0);
 }
 
+/* Runs one batch of q's messages (the first one, and with a weight w >= 0
+ * also length >> w more); 0 when q ran empty: it is then out of every
+ * queue until its next push. */
+static int run_batch(struct skynet_context *ctx, struct skynet_monitor *sm,
+		     struct message_queue *q, int weight)
+{
+	int batch = 1;
+	struct skynet_message msg;
+	for (int i = 0; i < batch; i++) {
+		if (skynet_mq_pop(q, &msg))
+			return 0;
+		if (i == 0 && weight >= 0)
+			batch = (skynet_mq_length(q) >> weight) + 1;
+		handle_one(ctx, sm, &msg);
+	}
+	return 1;
+}
+
+/* Batch after batch while no other queue waits (the context stays
+ * grabbed meanwhile); returns the queue to run next, or NULL. */
 struct message_queue *skynet_context_message_dispatch(
     struct skynet_monitor *sm, struct message_queue *q, int weight)
 {
 	if (q == NULL && (q = skynet_sched_next()) == NULL)
 		return NULL;
-	uint32_t handle = skynet_mq_handle(q);
-	struct skynet_context *ctx = skynet_handle_grab(handle);
+	struct skynet_context *ctx = skynet_handle_grab(skynet_mq_handle(q));
 	if (ctx == NULL) {
 		skynet_context_drop_queue(q);
 		return skynet_sched_next();
 	}
-	int batch = 1;
-	struct skynet_message msg;
-	for (int i = 0; i < batch; i++) {
-		if (skynet_mq_pop(q, &msg)) {
+	struct message_queue *next;
+	for (;;) {
+		if (!run_batch(ctx, sm, q, weight)) {
 			skynet_context_release(ctx);
 			return skynet_sched_next();
 		}
-		if (i == 0 && weight >= 0)
-			batch = (skynet_mq_length(q) >> weight) + 1;
-		handle_one(ctx, sm, &msg);
-	}
-	struct message_queue *next = skynet_sched_next();
-	if (next) {
-		skynet_mq_requeue(q);
-		q = next;
+		if ((next = skynet_sched_next()) != NULL) {
+			skynet_mq_requeue(q);
+			break;
+		}
+		if (skynet_sched_stopping()) {
+			next = q;
+			break;
+		}
 	}
 	skynet_context_release(ctx);
-	return q;
+	return next;
 }
 
 /* ---- accessors for command.c ---- */
