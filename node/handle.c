@@ -5,6 +5,7 @@
  * lock guards both: lookups are frequent, changes are rare.
  */
 #include "handle.h"
+#include "mq.h"
 #include "server.h"
 
 #include <pthread.h>
@@ -157,6 +158,21 @@ struct skynet_context *skynet_handle_grab(uint32_t handle)
 	}
 	pthread_rwlock_unlock(&H.lock);
 	return ctx;
+}
+
+/* Under the read lock the context cannot be retired, so its queue lives
+ * on: no reference is taken (no write to the context for each message). */
+int skynet_handle_push(uint32_t handle, struct skynet_message *msg)
+{
+	int found = 0;
+	pthread_rwlock_rdlock(&H.lock);
+	struct skynet_context *ctx = H.slots[handle & (H.slot_count - 1)];
+	if (ctx && skynet_context_handle(ctx) == handle) {
+		skynet_mq_push(skynet_context_queue(ctx), msg);
+		found = 1;
+	}
+	pthread_rwlock_unlock(&H.lock);
+	return found ? 0 : -1;
 }
 
 /* Index of name in the sorted array, or where it would go (as -1 - pos). */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 struct skynet_context;
+struct skynet_message;
 
 void skynet_handle_init(int harbor);
 void skynet_handle_free(void);
@@ -16,6 +17,9 @@ uint32_t skynet_handle_register(struct skynet_context *ctx);
 int skynet_handle_retire(uint32_t handle);
 /* Takes a reference to the context; release it with skynet_context_release. */
 struct skynet_context *skynet_handle_grab(uint32_t handle);
+/* Pushes msg to the queue of handle's context; -1 if there is none (the
+ * caller keeps msg->data). */
+int skynet_handle_push(uint32_t handle, struct skynet_message *msg);
 void skynet_handle_retireall(void);
 /* A name without the leading '.'; 0 when unknown. */
 uint32_t skynet_handle_findname(const char *name);

@@ -21,21 +21,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What senders read (queue, handle) comes first, more than a cache line
+ * away from what the service's own worker writes for every message
+ * (message_count and the fields after it). */
 struct skynet_context {
+	struct message_queue *queue;
+	uint32_t handle;
 	void *instance;
 	struct skynet_module *mod;
 	void *cb_ud;
 	skynet_cb cb;
-	struct message_queue *queue;
+	_Atomic(FILE *) logfile;
+	char result[32];
 	atomic_int ref;
-	uint32_t handle;
 	int session_id;
 	int message_count;
 	atomic_bool endless;
 	atomic_bool retired; /* its handle is gone (exit, kill) */
 	uint64_t cpu_cost; /* microseconds, when profiling */
-	_Atomic(FILE *) logfile;
-	char result[32];
 };
 
 static atomic_int context_total;
@@ -114,12 +117,12 @@ void skynet_context_retired(struct skynet_context *ctx)
 
 int skynet_context_push(uint32_t handle, struct skynet_message *msg)
 {
-	struct skynet_context *ctx = skynet_handle_grab(handle);
-	if (ctx == NULL)
-		return -1;
-	skynet_mq_push(ctx->queue, msg);
-	skynet_context_release(ctx);
-	return 0;
+	return skynet_handle_push(handle, msg);
+}
+
+struct message_queue *skynet_context_queue(struct skynet_context *ctx)
+{
+	return ctx->queue;
 }
 
 int skynet_context_newsession(struct skynet_context *ctx)

@@ -31,6 +31,7 @@ void skynet_context_retired(struct skynet_context *ctx);
 /* Push a message to the service at handle; -1 if it does not exist.  On
  * failure the caller still owns msg->data. */
 int skynet_context_push(uint32_t handle, struct skynet_message *msg);
+struct message_queue *skynet_context_queue(struct skynet_context *ctx);
 int skynet_context_newsession(struct skynet_context *ctx);
 /* Frees the queue of a service that is gone; requests in it are answered
  * with PTYPE_ERROR, lines for the logger go to stderr. */
