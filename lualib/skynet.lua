@@ -576,7 +576,9 @@ end
 
 function skynet.context()
 	local task = running_task
-	return task.session or nil, task.source or nil
+	if task then
+		return task.session or nil, task.source or nil
+	end
 end
 
 function skynet.ignoreret()

@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -75,6 +76,10 @@ void skynet_sched_init(int workers)
 	S.count = workers;
 	S.workers = aligned_alloc(alignof(struct worker_sched),
 				  sizeof(*S.workers) * workers);
+	if (S.workers == NULL) {
+		fprintf(stderr, "skynode: out of memory for %d workers\n", workers);
+		abort();
+	}
 	for (int i = 0; i < workers; i++) {
 		struct worker_sched *w = &S.workers[i];
 		atomic_init(&w->next, NULL);
