@@ -1,8 +1,9 @@
 /*
  * mq.c: per-service message queues (growable rings) and the global queue of
- * service queues that have work.  A service queue is in the global queue at
- * most once: the in_global flag is set when it is pushed there and cleared
- * when a worker finds it empty.
+ * service queues that have work.  A service queue is scheduled at most once
+ * (in the global queue, in a worker's next slot, or being run): the
+ * in_global flag is set when it is scheduled and cleared when a worker
+ * finds it empty or leaves it empty (skynet_mq_requeue).
  */
 #include "mq.h"
 #include "scheduler.h"

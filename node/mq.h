@@ -1,6 +1,7 @@
 /*
  * mq.h: message queues.  Each service has one queue; a global queue holds
- * the service queues that have messages waiting for a worker.
+ * the service queues that have messages waiting for a worker (besides the
+ * workers' next slots, scheduler.h).
  */
 #ifndef SKYNET_MQ_H
 #define SKYNET_MQ_H
